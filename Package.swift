@@ -1,0 +1,82 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Prism",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "EventStore", targets: ["EventStore"]),
+        .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
+        .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
+        .executable(name: "write-node", targets: ["write-node"]),
+        .executable(name: "prism", targets: ["prism"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: - Libraries
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
+        .target(
+            name: "EventStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "WireProtocol", dependencies: ["EventStore"], swiftSettings: swiftSettings),
+        .target(
+            name: "WriteNodeHost",
+            dependencies: [
+                "ZeroMQ", "EventStore", "WireProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "OrdersDomain", dependencies: ["WriteNodeHost", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+
+        // MARK: - Executables
+        .executableTarget(
+            name: "write-node",
+            dependencies: [
+                "WriteNodeHost", "OrdersDomain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "prism",
+            dependencies: [
+                "ZeroMQ", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["ZeroMQ", "WireProtocol"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,52 @@
+import EventStore
+import WireProtocol
+
+/// A command as it arrives on the wire: `{"command": name, "data": {...}}`.
+public struct Command: Sendable, Equatable {
+    public var name: String
+    public var data: JSONValue
+
+    public init(name: String, data: JSONValue) {
+        self.name = name
+        self.data = data
+    }
+}
+
+/// What the write node knows of one stream when a command is decided.
+public struct StreamState<State: Sendable>: Sendable {
+    /// The version of the stream's last event, or nil when the stream has no events.
+    public var version: Int64?
+    /// The state folded from the stream's events by `Domain.evolve`, or nil when there are none.
+    public var state: State?
+
+    public init(version: Int64?, state: State?) {
+        self.version = version
+        self.state = state
+    }
+
+    /// The expected version an append decided on this state must carry.
+    public var expectedVersion: ExpectedVersion {
+        version.map { .exact($0) } ?? .noStream
+    }
+}
+
+/// A domain the write node hosts: commands in, events out.
+///
+/// The write node decides the commands of one batch one after another, each seeing the
+/// effects of those before it, and appends all of their events in one transaction.
+public protocol Domain: Sendable {
+    associatedtype State: Sendable
+
+    /// Turns a command into the appends it requires.
+    ///
+    /// - Parameters:
+    ///   - command: the command as received.
+    ///   - stream: looks up the current state of any stream by name.
+    /// - Returns: the appends, each with the expected version of the state it was decided on.
+    /// - Throws: `WireError` with `.unknownCommand`, `.invalidArgument` or `.rejected`;
+    ///   any other error is reported as `Internal`.
+    func decide(_ command: Command, stream: (String) throws -> StreamState<State>) throws -> [AppendRequest]
+
+    /// Folds one event into its stream's state. Never fails: an event it does not know leaves the state as it is.
+    func evolve(_ state: State?, _ event: RecordedEvent) -> State?
+}
