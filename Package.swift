@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "Subscription", targets: ["Subscription"]),
         .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
         .executable(name: "write-node", targets: ["write-node"]),
@@ -37,6 +38,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventStore"], swiftSettings: swiftSettings),
+        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "WireProtocol",
+                "ZeroMQ", "WireProtocol", "Subscription",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "TestSupport"],
+            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -38,3 +38,13 @@ public final class EventStore {
     /// The last position of each category (for gap detection by filtered subscribers).
     public func lastPositionByCategory() throws -> [String: Int64] { fatalError("not implemented") }
 }
+
+/// STUB: read-only access beside the writer.
+public final class EventLogReader {
+    public init(directory: String) throws { fatalError("not implemented") }
+    public func headPosition() throws -> Int64 { fatalError() }
+    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] { fatalError() }
+}
+extension EventLogReader {
+    public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000) throws -> [RecordedEvent] { fatalError() }
+}

@@ -1,0 +1,177 @@
+import EventStore
+import WireProtocol
+import ZeroMQ
+
+/// A lossless, ordered feed of the write node's events, built on lossy PUB/SUB.
+///
+/// It subscribes first, then catches up from its position over the catch-up endpoint, then follows
+/// live events; it drops anything at or below its position, treats a skipped position (or, when
+/// filtered, a `previousInCategory` beyond its position) or a heartbeat head beyond its position as
+/// a gap and backfills it, and resubscribes when the link has been silent for too long.
+///
+/// With a category, `position` means "every event of that category up to here was delivered", so
+/// it is a valid checkpoint. Not thread-safe: one owner thread (it blocks in `zmq_poll`).
+public final class EventFeed: @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var publishEndpoint: String
+        public var catchUpEndpoint: String
+        /// Only this category's events (PUB filtering); nil for every event.
+        public var category: String?
+        /// Most events asked for per catch-up request.
+        public var catchUpBatch = 5000
+        /// No message (event or heartbeat) for this long means a dead link: resubscribe. Milliseconds.
+        public var silenceTimeoutMs = 3500
+        /// How long one catch-up request may take before it is retried on a fresh socket. Milliseconds.
+        public var requestTimeoutMs = 3000
+        /// SUB receive high-water mark in messages; past it libzmq drops (and the feed backfills).
+        public var receiveHighWaterMark: Int32 = 1_000_000
+
+        public init(publishEndpoint: String, catchUpEndpoint: String, category: String? = nil) {
+            self.publishEndpoint = publishEndpoint
+            self.catchUpEndpoint = catchUpEndpoint
+            self.category = category
+        }
+    }
+
+    public let configuration: Configuration
+    /// The last event delivered (or scanned past, when filtered): the checkpoint.
+    public private(set) var position: Int64
+    /// The highest head position the write node has announced.
+    public private(set) var head: Int64 = 0
+    /// Gaps found in the live stream and repaired by catch-up, since start.
+    public private(set) var gapsRepaired = 0
+    /// Times the subscription was renewed after silence.
+    public private(set) var resubscriptions = 0
+    /// The last catch-up failure, cleared by the next success (for health reports).
+    public private(set) var lastError: String?
+
+    private let context: Context
+    private var subscriber: Socket
+    private let catchUp: RequestClient
+    private var needsCatchUp = true
+    private var lastHeard: Int64
+
+    /// Subscribes at once; the first `poll` then catches up from `position`.
+    ///
+    /// - Parameter position: the checkpoint: events at or below it are never delivered.
+    public init(context: Context, configuration: Configuration, after position: Int64) throws {
+        self.context = context
+        self.configuration = configuration
+        self.position = position
+        self.catchUp = RequestClient(context, endpoint: configuration.catchUpEndpoint)
+        self.subscriber = try Self.subscribe(context, configuration)
+        self.lastHeard = monotonicNanoseconds()
+    }
+
+    deinit { subscriber.close(linger: 0) }
+
+    private static func subscribe(_ context: Context, _ configuration: Configuration) throws -> Socket {
+        let socket = try Socket(context, .sub)
+        try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
+        try socket.setLinger(0)
+        try socket.setReconnectInterval(100, max: 1000)
+        try socket.subscribe(EventFrames.heartbeatTopic)
+        try socket.subscribe(configuration.category.map(EventFrames.subscription(category:)) ?? EventFrames.eventTopicPrefix)
+        try socket.connect(configuration.publishEndpoint)
+        return socket
+    }
+
+    /// The next events in global order, waiting at most `timeout` milliseconds for live ones.
+    ///
+    /// - Parameter limit: most events returned at once (live events are drained up to it).
+    /// - Returns: events after `position`, contiguous for this feed's filter; empty on timeout or
+    ///   when the catch-up endpoint did not answer (retried on the next call).
+    /// - Throws: `ZMQError` (`isContextTerminated` after shutdown).
+    public func poll(timeout: Int, limit: Int = 5000) throws -> [RecordedEvent] {
+        if needsCatchUp { return try catchUpOnce(limit: limit) }
+        var poller = Poller([subscriber])
+        guard try poller.poll(timeout: timeout)[0].readable else {
+            resubscribeIfSilent()
+            return []
+        }
+        var events: [RecordedEvent] = []
+        while events.count < limit, let frames = try subscriber.receive(dontWait: true) {
+            lastHeard = monotonicNanoseconds()
+            guard frames.count == 3, let header = EventFrames.Header(bytes: frames[1]) else { continue }
+            if frames[0] == Array(EventFrames.heartbeatTopic.utf8) {
+                if let heartbeat = try? EventFrames.Heartbeat(body: frames[2]) { noteHeartbeat(heartbeat) }
+                if needsCatchUp { break }
+                continue
+            }
+            if header.position <= position { continue }
+            let isNext = configuration.category == nil
+                ? header.position == position + 1
+                : header.previousInCategory <= position
+            guard isNext else {
+                gapsRepaired += 1
+                needsCatchUp = true
+                break
+            }
+            guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
+            events.append(event)
+            position = event.position
+            head = max(head, position)
+        }
+        return events
+    }
+
+    private func noteHeartbeat(_ heartbeat: EventFrames.Heartbeat) {
+        head = max(head, heartbeat.head)
+        let relevantHead = configuration.category.map { heartbeat.categoryHeads[$0] ?? 0 } ?? heartbeat.head
+        if relevantHead > position {
+            // The events before this heartbeat were published before it: they were lost.
+            gapsRepaired += 1
+            needsCatchUp = true
+        }
+    }
+
+    private func catchUpOnce(limit: Int) throws -> [RecordedEvent] {
+        let request = CatchUp.Request(
+            after: position, limit: min(limit, configuration.catchUpBatch),
+            filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
+        let reply: [[UInt8]]
+        do {
+            reply = try catchUp.request(request.json.jsonBytes, timeout: configuration.requestTimeoutMs)
+        } catch let error as ZMQError where error.isContextTerminated {
+            throw error
+        } catch {
+            lastError = "catch-up: \(error)"
+            return []
+        }
+        do {
+            guard let first = reply.first else { throw WireError(.malformed, "empty catch-up reply") }
+            let summary = try CatchUp.Summary(body: first)
+            var events: [RecordedEvent] = []
+            events.reserveCapacity(summary.count)
+            for body in reply.dropFirst() {
+                let event = try EventFrames.decodeBody(body)
+                guard event.position > position else { continue }
+                events.append(event)
+                position = event.position
+            }
+            position = max(position, summary.scannedTo)
+            head = max(head, summary.head)
+            needsCatchUp = summary.scannedTo < summary.head
+            lastError = nil
+            lastHeard = monotonicNanoseconds()
+            return events
+        } catch {
+            lastError = "catch-up: \(error)"
+            return []
+        }
+    }
+
+    /// A link silent for longer than the timeout (no heartbeat) is presumed dead: libzmq may not
+    /// notice a half-open TCP connection, so the subscription is renewed and the feed catches up.
+    private func resubscribeIfSilent() {
+        let silentFor = (monotonicNanoseconds() - lastHeard) / 1_000_000
+        guard silentFor > configuration.silenceTimeoutMs else { return }
+        if let fresh = try? Self.subscribe(context, configuration) {
+            subscriber.close(linger: 0)
+            subscriber = fresh
+            resubscriptions += 1
+        }
+        needsCatchUp = true
+        lastHeard = monotonicNanoseconds()
+    }
+}

@@ -1,0 +1,149 @@
+import EventStore
+import Foundation
+
+/// The frames of the event stream on the write node's PUB socket (`docs/PROTOCOL.md`).
+///
+/// An event is `[topic, header, body]`: the topic `e:<category>:<type>` lets a SUB socket
+/// filter by category (`e:order:`) or type (`e:order:OrderShipped`); the 32-byte header carries
+/// the positions a subscriber needs to detect a gap before it parses anything; the body is JSON.
+/// A heartbeat is `[h, header, body]`.
+public enum EventFrames {
+    public static let eventTopicPrefix = "e:"
+    public static let heartbeatTopic = "h"
+
+    /// The topic of an event: `e:<category>:<type>`.
+    public static func topic(category: String, type: String) -> [UInt8] {
+        Array("e:\(category):\(type)".utf8)
+    }
+
+    /// The subscription prefix that selects one category's events.
+    public static func subscription(category: String) -> String { "e:\(category):" }
+
+    /// Position data of one published event, big-endian u64/i64 ×4 on the wire.
+    public struct Header: Sendable, Equatable {
+        /// The event's global position.
+        public var position: Int64
+        /// The position of the previous event of the same category (0 if none): a subscriber
+        /// filtered by category has a gap when this is not the last position it saw there.
+        public var previousInCategory: Int64
+        /// The event's version in its stream.
+        public var version: Int64
+        /// Commit time, nanoseconds since the Unix epoch.
+        public var recordedAt: Int64
+
+        public init(position: Int64, previousInCategory: Int64, version: Int64, recordedAt: Int64) {
+            self.position = position
+            self.previousInCategory = previousInCategory
+            self.version = version
+            self.recordedAt = recordedAt
+        }
+
+        public static let size = 32
+
+        public var bytes: [UInt8] {
+            var out = [UInt8]()
+            out.reserveCapacity(Self.size)
+            for field in [position, previousInCategory, version, recordedAt] {
+                withUnsafeBytes(of: field.bigEndian) { out.append(contentsOf: $0) }
+            }
+            return out
+        }
+
+        public init?(bytes: [UInt8]) {
+            guard bytes.count == Self.size else { return nil }
+            func field(_ index: Int) -> Int64 {
+                var value: Int64 = 0
+                for byte in bytes[index * 8..<index * 8 + 8] { value = value << 8 | Int64(byte) }
+                return value
+            }
+            self.init(position: field(0), previousInCategory: field(1), version: field(2), recordedAt: field(3))
+        }
+    }
+
+    /// The three frames that publish `event`.
+    public static func frames(for event: RecordedEvent, previousInCategory: Int64) -> [[UInt8]] {
+        [
+            topic(category: event.category, type: event.type),
+            Header(position: event.position, previousInCategory: previousInCategory,
+                   version: event.version, recordedAt: event.recordedAt).bytes,
+            body(of: event),
+        ]
+    }
+
+    /// The JSON body of an event, with its data and metadata embedded as they were stored.
+    public static func body(of event: RecordedEvent) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(160 + event.data.count + (event.metadata?.count ?? 0))
+        out.append(contentsOf: "{\"position\":\(event.position),\"stream\":".utf8)
+        JSONWriter.writeString(event.stream, into: &out)
+        out.append(contentsOf: ",\"version\":\(event.version),\"type\":".utf8)
+        JSONWriter.writeString(event.type, into: &out)
+        out.append(contentsOf: ",\"id\":\"\(event.id.uuidString.lowercased())\",\"recordedAt\":\(event.recordedAt),\"data\":".utf8)
+        out.append(contentsOf: event.data)
+        out.append(contentsOf: ",\"metadata\":".utf8)
+        if let metadata = event.metadata {
+            out.append(contentsOf: metadata)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Decodes an event body (from PUB or a catch-up reply).
+    ///
+    /// - Throws: `WireError` `.malformed` naming what is wrong.
+    public static func decodeBody(_ bytes: [UInt8]) throws(WireError) -> RecordedEvent {
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch { throw error.wireError }
+        guard let position = json["position"]?.intValue,
+            let stream = json["stream"]?.stringValue,
+            let version = json["version"]?.intValue,
+            let type = json["type"]?.stringValue,
+            let idText = json["id"]?.stringValue, let id = UUID(uuidString: idText),
+            let recordedAt = json["recordedAt"]?.intValue,
+            let data = json["data"]
+        else {
+            throw WireError(.malformed, "event body lacks one of position, stream, version, type, id, recordedAt, data")
+        }
+        let metadata = json["metadata"].flatMap { $0 == .null ? nil : $0.jsonBytes }
+        return RecordedEvent(
+            id: id, position: position, stream: stream, version: version, type: type,
+            data: data.jsonBytes, metadata: metadata, recordedAt: recordedAt)
+    }
+
+    /// A heartbeat: the head position, the send time, and the last position of each category.
+    public struct Heartbeat: Sendable, Equatable {
+        public var head: Int64
+        public var sentAt: Int64
+        public var categoryHeads: [String: Int64]
+
+        public init(head: Int64, sentAt: Int64, categoryHeads: [String: Int64]) {
+            self.head = head
+            self.sentAt = sentAt
+            self.categoryHeads = categoryHeads
+        }
+
+        /// `[h, header(head, 0, 0, sentAt), {"head","sentAt","categories"}]`.
+        public var frames: [[UInt8]] {
+            let body: JSONValue = [
+                "head": .int(head), "sentAt": .int(sentAt),
+                "categories": .object(categoryHeads.mapValues { .int($0) }),
+            ]
+            return [
+                Array(EventFrames.heartbeatTopic.utf8),
+                Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt).bytes,
+                body.jsonBytes,
+            ]
+        }
+
+        public init(body: [UInt8]) throws(WireError) {
+            let json: JSONValue
+            do { json = try JSONParser.parse(body) } catch { throw error.wireError }
+            guard let head = json["head"]?.intValue, let sentAt = json["sentAt"]?.intValue,
+                let categories = json["categories"]?.objectValue
+            else { throw WireError(.malformed, "heartbeat body lacks head, sentAt or categories") }
+            self.init(head: head, sentAt: sentAt, categoryHeads: categories.compactMapValues(\.intValue))
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import EventStore
+import Logging
+import WireProtocol
+import ZeroMQ
+
+/// Serves "events after position N" from the store, on its own ROUTER socket and thread,
+/// reading through its own connection so catch-up never delays the writer.
+final class CatchUpServer: @unchecked Sendable {
+    private let socket: Socket
+    private let reader: EventLogReader
+    private let configuration: WriteNodeConfiguration
+    private let logger: Logger
+
+    init(socket: Socket, reader: EventLogReader, configuration: WriteNodeConfiguration, logger: Logger) {
+        self.socket = socket
+        self.reader = reader
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Serves until the context is shut down.
+    func run() {
+        defer { socket.close(linger: configuration.shutdownLingerMs) }
+        while true {
+            do {
+                guard let frames = try socket.receive() else { continue }
+                try socket.send(reply(to: frames), dontWait: true)
+            } catch let error as ZMQError where error.isContextTerminated {
+                return
+            } catch {
+                logger.error("catch-up loop error", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func readLog(_ request: CatchUp.Request) throws -> ([RecordedEvent], CatchUp.Summary) {
+        let head = try reader.headPosition()
+        guard request.after <= head else {
+            throw WireError(.invalidArgument, "after \(request.after) is beyond the head position \(head)")
+        }
+        let events = try reader.read(after: request.after, limit: request.limit, filter: request.filter)
+        // The head was read first, so every event up to it is in this (later) snapshot: unless the
+        // reply is cut by the limit, a filtered reader has seen everything up to the head.
+        let last = events.last?.position ?? request.after
+        let scannedTo = events.count == request.limit ? last : max(head, last)
+        return (events, CatchUp.Summary(head: max(head, last), count: events.count, scannedTo: scannedTo))
+    }
+
+    private func reply(to frames: [[UInt8]]) -> [[UInt8]] {
+        let envelope: RequestEnvelope
+        switch RequestEnvelope.split(frames) {
+        case .failure(let failure): return failure.route + [failure.error.reply.jsonBytes]
+        case .success(let value): envelope = value
+        }
+        do {
+            if envelope.body.count > configuration.maxRequestBytes {
+                throw WireError(.tooLarge, "request is \(envelope.body.count) bytes, more than \(configuration.maxRequestBytes)")
+            }
+            let events: [RecordedEvent]
+            let summary: CatchUp.Summary
+            switch try CatchUp.parse(envelope.body, maxLimit: configuration.maxCatchUpEvents) {
+            case .log(let request):
+                (events, summary) = try readLog(request)
+            case .stream(let request):
+                let head = try reader.headPosition()
+                events = try reader.readStream(request.stream, fromVersion: request.fromVersion, limit: request.limit)
+                summary = CatchUp.Summary(head: head, count: events.count, scannedTo: head)
+            }
+            var reply = envelope.route
+            reply.reserveCapacity(reply.count + 1 + events.count)
+            reply.append(summary.json.jsonBytes)
+            for event in events { reply.append(EventFrames.body(of: event)) }
+            return reply
+        } catch let error as WireError {
+            return envelope.reply(error.reply.jsonBytes)
+        } catch {
+            logger.error("catch-up read failed", metadata: ["error": "\(error)"])
+            return envelope.reply(WireError(.unavailable, "event store read failed: \(error)").reply.jsonBytes)
+        }
+    }
+}

@@ -1,0 +1,269 @@
+import EventStore
+import Logging
+import WireProtocol
+import ZeroMQ
+
+/// The write node's single writer: receives requests, decides them, appends them with one fsync per
+/// batch (group commit), replies, then publishes the new events in position order.
+///
+/// Owns the command ROUTER, the PUB socket and the event store; runs on its own thread because
+/// `zmq_poll` blocks.
+final class Sequencer<D: Domain>: @unchecked Sendable {
+    private let configuration: WriteNodeConfiguration
+    private let commands: Socket
+    private let publisher: Socket
+    private let store: EventStore
+    private var cache: StreamStateCache<D>
+    private var categoryHeads: [String: Int64]
+    private let logger: Logger
+    private(set) var statistics = Statistics()
+
+    struct Statistics {
+        var batches = 0
+        var requests = 0
+        var eventsAppended = 0
+        var largestBatch = 0
+    }
+
+    init(configuration: WriteNodeConfiguration, domain: D, store: EventStore, commands: Socket, publisher: Socket, logger: Logger) throws {
+        self.configuration = configuration
+        self.commands = commands
+        self.publisher = publisher
+        self.store = store
+        self.cache = StreamStateCache(domain: domain)
+        self.categoryHeads = try store.lastPositionByCategory()
+        self.logger = logger
+    }
+
+    /// Serves until the context is shut down, then closes both sockets with a bounded linger.
+    func run() {
+        var poller = Poller([commands])
+        let interval = Int64(configuration.heartbeatIntervalMs) * 1_000_000
+        var nextHeartbeat = monotonicNanoseconds()
+        defer {
+            commands.close(linger: configuration.shutdownLingerMs)
+            publisher.close(linger: configuration.shutdownLingerMs)
+        }
+        while true {
+            do {
+                let now = monotonicNanoseconds()
+                if now >= nextHeartbeat {
+                    try publishHeartbeat()
+                    nextHeartbeat = now + interval
+                }
+                let wait = Int(max(0, (nextHeartbeat - now) / 1_000_000))
+                if try poller.poll(timeout: wait)[0].readable {
+                    try processBatch()
+                }
+            } catch let error as ZMQError where error.isContextTerminated {
+                logger.info("command loop stopping")
+                return
+            } catch {
+                // A socket error other than shutdown is a bug or a resource limit; keep serving.
+                logger.error("command loop error", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - One batch
+
+    private enum Outcome {
+        case failed(WireError)
+        case appended(Range<Int>)
+        case answered(JSONValue)
+    }
+
+    private struct Pending {
+        var route: [[UInt8]]
+        var outcome: Outcome
+    }
+
+    /// Thrown by a decide-time lookup of a stream that a generic append of this batch has changed:
+    /// its state is only known after the commit, so the batch is committed first.
+    private struct CommitFirst: Error {}
+
+    private var pending: [Pending] = []
+    private var requests: [AppendRequest] = []
+    private var touchedByAppend: Set<String> = []
+
+    private func processBatch() throws {
+        var received = 0
+        while received < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
+            received += 1
+            switch RequestEnvelope.split(frames) {
+            case .failure(let failure):
+                pending.append(Pending(route: failure.route, outcome: .failed(failure.error)))
+            case .success(let envelope):
+                handle(envelope)
+            }
+        }
+        statistics.largestBatch = max(statistics.largestBatch, received)
+        try commit()
+    }
+
+    private func handle(_ envelope: RequestEnvelope) {
+        statistics.requests += 1
+        do {
+            switch try WriteRequest.parse(envelope.body, limits: configuration) {
+            case .append(let request):
+                touchedByAppend.insert(request.stream)
+                cache.forget(request.stream)
+                enqueue(route: envelope.route, [request])
+            case .command(let command):
+                enqueue(route: envelope.route, try decideCommittingFirstIfNeeded(command))
+            case .query(let name):
+                pending.append(Pending(route: envelope.route, outcome: .answered(try answer(query: name))))
+            }
+        } catch let error as WireError {
+            pending.append(Pending(route: envelope.route, outcome: .failed(error)))
+        } catch let error as EventStoreError {
+            pending.append(Pending(route: envelope.route, outcome: .failed(WireError(.unavailable, "event store: \(error.message)"))))
+        } catch {
+            logger.error("decide failed", metadata: ["error": "\(error)"])
+            pending.append(Pending(route: envelope.route, outcome: .failed(WireError(.internal, "\(error)"))))
+        }
+    }
+
+    private func decideCommittingFirstIfNeeded(_ command: Command) throws -> [AppendRequest] {
+        do {
+            return try decide(command)
+        } catch is CommitFirst {
+            try commit()
+            return try decide(command)
+        }
+    }
+
+    private func decide(_ command: Command) throws -> [AppendRequest] {
+        let decided = try cache.domain.decide(command) { stream in
+            if touchedByAppend.contains(stream) { throw CommitFirst() }
+            return try cache.state(of: stream, store: store)
+        }
+        for request in decided {
+            cache.applyProvisionally(request)
+        }
+        return decided
+    }
+
+    private func enqueue(route: [[UInt8]], _ decided: [AppendRequest]) {
+        let start = requests.count
+        requests.append(contentsOf: decided)
+        pending.append(Pending(route: route, outcome: .appended(start..<requests.count)))
+    }
+
+    /// Appends everything pending in one transaction, replies to every client, publishes the new events.
+    private func commit() throws {
+        defer {
+            pending.removeAll(keepingCapacity: true)
+            requests.removeAll(keepingCapacity: true)
+            touchedByAppend.removeAll(keepingCapacity: true)
+        }
+        guard !pending.isEmpty else { return }
+        let headBefore = store.headPosition
+        var results: [Result<[RecordedEvent], EventStoreError>] = []
+        var storeFailure: WireError?
+        if !requests.isEmpty {
+            do {
+                results = try store.append(requests)
+                statistics.batches += 1
+            } catch {
+                // Nothing was written; provisional states are wrong.
+                cache.forgetAll()
+                storeFailure = WireError(.unavailable, "event store could not commit: \(error)")
+                logger.error("append failed", metadata: ["error": "\(error)"])
+            }
+        }
+        for (index, result) in results.enumerated() {
+            if case .failure = result { cache.forget(requests[index].stream) }
+        }
+        for stream in touchedByAppend { cache.forget(stream) }
+
+        for item in pending {
+            let reply: JSONValue
+            switch item.outcome {
+            case .failed(let error): reply = error.reply
+            case .answered(let json): reply = json
+            case .appended(let range):
+                if let storeFailure {
+                    reply = storeFailure.reply
+                } else {
+                    reply = Self.reply(for: results[range], head: headBefore)
+                }
+            }
+            try send(item.route + [reply.jsonBytes])
+        }
+
+        for case .success(let events) in results {
+            for event in events where event.position > headBefore {
+                let category = event.category
+                let previous = categoryHeads[category] ?? 0
+                categoryHeads[category] = event.position
+                statistics.eventsAppended += 1
+                // PUB never blocks: past the high-water mark it drops, and subscribers backfill.
+                try publisher.send(EventFrames.frames(for: event, previousInCategory: previous), dontWait: true)
+            }
+        }
+    }
+
+    /// Sends a reply. Without `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped
+    /// by libzmq, which is what we want: the event is durable and published all the same.
+    private func send(_ frames: [[UInt8]]) throws {
+        try commands.send(frames, dontWait: true)
+    }
+
+    private static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> JSONValue {
+        var events: [JSONValue] = []
+        var position = head
+        for result in results {
+            switch result {
+            case .failure(let error):
+                return WireError(code(for: error), error.message).reply
+            case .success(let recorded):
+                for event in recorded {
+                    position = event.position
+                    events.append([
+                        "stream": .string(event.stream), "version": .int(event.version),
+                        "position": .int(event.position), "type": .string(event.type),
+                    ])
+                }
+            }
+        }
+        return ["ok": true, "position": .int(position), "events": .array(events)]
+    }
+
+    private static func code(for error: EventStoreError) -> ErrorCode {
+        switch error.code {
+        case .wrongExpectedVersion: .wrongExpectedVersion
+        case .invalidArgument, .idempotencyConflict: .invalidArgument
+        case .locked, .damaged, .io: .unavailable
+        }
+    }
+
+    // MARK: - Queries and heartbeats
+
+    private func answer(query name: String) throws(WireError) -> JSONValue {
+        switch name {
+        case "health":
+            return ["ok": true, "position": .int(store.headPosition), "result": ["status": "serving"]]
+        case "stats":
+            return [
+                "ok": true, "position": .int(store.headPosition),
+                "result": [
+                    "head": .int(store.headPosition),
+                    "requests": .int(Int64(statistics.requests)),
+                    "batches": .int(Int64(statistics.batches)),
+                    "eventsAppended": .int(Int64(statistics.eventsAppended)),
+                    "largestBatch": .int(Int64(statistics.largestBatch)),
+                    "cachedStreams": .int(Int64(cache.count)),
+                ],
+            ]
+        default:
+            throw WireError(.unknownQuery, "unknown query '\(name)' (the write node answers: health, stats)")
+        }
+    }
+
+    private func publishHeartbeat() throws {
+        let heartbeat = EventFrames.Heartbeat(
+            head: store.headPosition, sentAt: wallClockNanoseconds(), categoryHeads: categoryHeads)
+        try publisher.send(heartbeat.frames, dontWait: true)
+    }
+}

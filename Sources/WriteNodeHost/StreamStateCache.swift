@@ -1,0 +1,52 @@
+import EventStore
+
+/// The decide-time state of every stream the write node has touched: version and folded domain state.
+///
+/// The write node is the only writer, so once a stream is loaded the cache stays exact as long as
+/// every committed event is folded in (`commit`) and anything uncertain is forgotten (`forget`).
+/// Decisions inside a batch update it provisionally, so later commands in the same batch see them.
+struct StreamStateCache<D: Domain> {
+    private var entries: [String: StreamState<D.State>] = [:]
+    let domain: D
+
+    init(domain: D) { self.domain = domain }
+
+    /// The state of `stream`, folded from the store on first use.
+    mutating func state(of stream: String, store: EventStore) throws -> StreamState<D.State> {
+        if let cached = entries[stream] { return cached }
+        var loaded = StreamState<D.State>(version: nil, state: nil)
+        var from: Int64 = 0
+        while true {
+            let events = try store.readStream(stream, fromVersion: from, limit: 1000)
+            for event in events {
+                loaded.state = domain.evolve(loaded.state, event)
+                loaded.version = event.version
+            }
+            if events.count < 1000 { break }
+            from = (loaded.version ?? -1) + 1
+        }
+        entries[stream] = loaded
+        return loaded
+    }
+
+    /// Folds events decided for `request` before they are stored, so the rest of the batch sees them.
+    mutating func applyProvisionally(_ request: AppendRequest) {
+        guard var entry = entries[request.stream] else { return }
+        for event in request.events {
+            let version = (entry.version ?? -1) + 1
+            let provisional = RecordedEvent(
+                id: event.id, position: 0, stream: request.stream, version: version, type: event.type,
+                data: event.data, metadata: event.metadata, recordedAt: 0)
+            entry.state = domain.evolve(entry.state, provisional)
+            entry.version = version
+        }
+        entries[request.stream] = entry
+    }
+
+    /// Drops a stream whose cached state may be wrong; it is reloaded from the store when next needed.
+    mutating func forget(_ stream: String) { entries[stream] = nil }
+
+    mutating func forgetAll() { entries.removeAll(keepingCapacity: true) }
+
+    var count: Int { entries.count }
+}

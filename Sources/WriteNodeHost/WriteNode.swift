@@ -1,0 +1,94 @@
+import EventStore
+import Foundation
+import Logging
+import WireProtocol
+import ZeroMQ
+
+/// A write node: the event store, the command endpoint, the event PUB and the catch-up endpoint.
+///
+/// `init` does everything that can fail at start-up (lock and open the store, bind every socket),
+/// so a bad configuration is reported before anything is served; `run` serves until `shutdown`.
+public final class WriteNode<D: Domain>: Sendable {
+    public let configuration: WriteNodeConfiguration
+    /// The endpoints actually bound (a `tcp://…:*` port resolved), in the order command, publish, catch-up.
+    public let boundEndpoints: (command: String, publish: String, catchUp: String)
+    private let context: Context
+    private let sequencer: Sequencer<D>
+    private let catchUp: CatchUpServer
+    private let logger: Logger
+
+    /// - Throws: `WriteNodeError` naming the directory or endpoint that could not be used.
+    public init(configuration: WriteNodeConfiguration, domain: D, logger: Logger = Logger(label: "prism.write-node")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let store: EventStore
+        let reader: EventLogReader
+        do {
+            store = try EventStore(directory: configuration.dataDirectory)
+            reader = try EventLogReader(directory: configuration.dataDirectory)
+        } catch let error as EventStoreError {
+            throw WriteNodeError(error.message)
+        }
+        do {
+            context = try Context()
+            let commands = try Socket(context, .router)
+            try commands.setMaxMessageSize(Int64(configuration.maxMessageBytes))
+            try commands.setReceiveHighWaterMark(0)
+            try commands.setSendHighWaterMark(0)
+            let publisher = try Socket(context, .pub)
+            try publisher.setSendHighWaterMark(configuration.publishHighWaterMark)
+            let catchUpSocket = try Socket(context, .router)
+            try catchUpSocket.setMaxMessageSize(Int64(configuration.maxMessageBytes))
+            try Self.bind(commands, configuration.commandEndpoint, "command")
+            try Self.bind(publisher, configuration.publishEndpoint, "publish")
+            try Self.bind(catchUpSocket, configuration.catchUpEndpoint, "catch-up")
+            boundEndpoints = (try commands.lastEndpoint, try publisher.lastEndpoint, try catchUpSocket.lastEndpoint)
+            sequencer = try Sequencer(
+                configuration: configuration, domain: domain, store: store,
+                commands: commands, publisher: publisher, logger: logger)
+            catchUp = CatchUpServer(socket: catchUpSocket, reader: reader, configuration: configuration, logger: logger)
+        } catch let error as ZMQError {
+            throw WriteNodeError("\(error)")
+        }
+    }
+
+    private static func bind(_ socket: Socket, _ endpoint: String, _ role: String) throws {
+        do {
+            try socket.bind(endpoint)
+        } catch {
+            throw WriteNodeError("cannot bind the \(role) endpoint \(endpoint): \(error.message)")
+        }
+    }
+
+    /// Serves on two threads of its own (the sequencer and catch-up) until `shutdown()`; then returns
+    /// once both have finished their current batch and closed their sockets.
+    public func run() {
+        logger.info("write node serving", metadata: [
+            "endpoint.command": "\(boundEndpoints.command)", "endpoint.publish": "\(boundEndpoints.publish)",
+            "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
+        ])
+        let finished = DispatchGroup()
+        for loop in [sequencer.run, catchUp.run] as [@Sendable () -> Void] {
+            finished.enter()
+            let thread = Thread {
+                loop()
+                finished.leave()
+            }
+            thread.start()
+        }
+        finished.wait()
+        logger.info("write node stopped")
+    }
+
+    /// Stops serving, from any thread (a signal handler's dispatch source, a test).
+    public func shutdown() {
+        context.shutdown()
+    }
+}
+
+/// Why a write node could not start.
+public struct WriteNodeError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

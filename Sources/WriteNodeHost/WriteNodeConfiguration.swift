@@ -1,0 +1,33 @@
+/// Everything a write node needs to start; the `write-node` flags map onto these fields one to one.
+public struct WriteNodeConfiguration: Sendable {
+    /// Where the event store lives (created if missing). One write node per directory.
+    public var dataDirectory: String
+    /// ROUTER endpoint for commands and appends (REQ and DEALER clients). Default `tcp://127.0.0.1:5550`.
+    public var commandEndpoint = "tcp://127.0.0.1:5550"
+    /// PUB endpoint for events and heartbeats. Default `tcp://127.0.0.1:5551`.
+    public var publishEndpoint = "tcp://127.0.0.1:5551"
+    /// ROUTER endpoint serving "events after position N". Default `tcp://127.0.0.1:5552`.
+    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    /// Most requests decided and committed in one transaction (one fsync). Default 1024.
+    public var maxBatchRequests = 1024
+    /// Heartbeat period on PUB, in milliseconds. Default 1000.
+    public var heartbeatIntervalMs = 1000
+    /// Largest request body answered; larger ones get `TooLarge`. Default 1 MiB.
+    public var maxRequestBytes = 1 << 20
+    /// Hard limit: a peer sending a bigger message is disconnected by libzmq (`ZMQ_MAXMSGSIZE`). Default 16 MiB.
+    public var maxMessageBytes = 16 << 20
+    /// Largest event (data plus metadata) accepted, in bytes. Default 64 KiB.
+    public var maxEventBytes = 64 << 10
+    /// Most events in one append request. Default 1000.
+    public var maxEventsPerAppend = 1000
+    /// Most events in one catch-up reply. Default 10000.
+    public var maxCatchUpEvents = 10_000
+    /// PUB send high-water mark in messages; beyond it slow subscribers lose events (and backfill). Default 100000.
+    public var publishHighWaterMark: Int32 = 100_000
+    /// How long closing sockets may wait to flush replies on shutdown, in milliseconds. Default 1000.
+    public var shutdownLingerMs: Int32 = 1000
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import WireProtocol
+import ZeroMQ
+
+/// Where the write node listens; shared by every subcommand that talks to it.
+struct WriteNodeOptions: ParsableArguments {
+    @Option(help: "The write node's command endpoint.")
+    var commandEndpoint = "tcp://127.0.0.1:5550"
+
+    @Option(help: "The write node's PUB endpoint.")
+    var publishEndpoint = "tcp://127.0.0.1:5551"
+
+    @Option(help: "The write node's catch-up endpoint.")
+    var catchUpEndpoint = "tcp://127.0.0.1:5552"
+
+    @Option(help: "Milliseconds to wait for a reply.")
+    var timeoutMs = 5000
+}
+
+struct OutputOptions: ParsableArguments {
+    @Flag(help: "Print JSON (one document per line) instead of text.")
+    var json = false
+}
+
+/// A failure the CLI reports as `prism: <message>` with exit code 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Turns `key=value` (a string) and `key:=json` (any JSON value) into an object.
+func parseFields(_ arguments: [String]) throws -> [String: JSONValue] {
+    var fields: [String: JSONValue] = [:]
+    for argument in arguments {
+        if let range = argument.range(of: ":=") {
+            let key = String(argument[..<range.lowerBound])
+            do {
+                fields[key] = try JSONParser.parse(String(argument[range.upperBound...]))
+            } catch {
+                throw CLIError("\(argument): the value after ':=' must be JSON (\(error))")
+            }
+        } else if let equals = argument.firstIndex(of: "=") {
+            fields[String(argument[..<equals])] = .string(String(argument[argument.index(after: equals)...]))
+        } else {
+            throw CLIError("\(argument): expected key=value (a string) or key:=json (a number, object …)")
+        }
+    }
+    return fields
+}
+
+/// Sends one JSON request and returns the reply document; an `ok: false` reply becomes a `CLIError`.
+func requestJSON(_ client: RequestClient, _ request: JSONValue, timeout: Int) throws -> JSONValue {
+    let frames = try client.request(request.jsonBytes, timeout: timeout)
+    guard frames.count == 1 else { throw CLIError("reply has \(frames.count) frames, expected 1") }
+    let reply = try JSONParser.parse(frames[0])
+    if reply["ok"] == .bool(false) {
+        let error = WireError(reply: reply)
+        throw CLIError("\(error.code.rawValue): \(error.message)")
+    }
+    return reply
+}
+
+/// Prints a write reply: `position 17: order-o-1@0 OrderCreated`.
+func printWriteReply(_ reply: JSONValue, json: Bool) {
+    if json {
+        print(reply.jsonString)
+        return
+    }
+    let position = reply["position"]?.intValue ?? 0
+    let events = reply["events"]?.arrayValue ?? []
+    if events.isEmpty { print("position \(position): no events") }
+    for event in events {
+        let stream = event["stream"]?.stringValue ?? "?"
+        let version = event["version"]?.intValue ?? -1
+        print("position \(event["position"]?.intValue ?? 0): \(stream)@\(version) \(event["type"]?.stringValue ?? "?")")
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import OrdersDomain
+import WriteNodeHost
+
+/// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
+@main
+struct WriteNodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "write-node",
+        abstract: "Take commands, append events durably, publish them over ZeroMQ.")
+
+    @Option(help: "Event store directory (created if missing; one write node per directory).")
+    var dataDir = "data/write-node"
+
+    @Option(help: "ROUTER endpoint for commands and appends.")
+    var commandEndpoint = "tcp://127.0.0.1:5550"
+
+    @Option(help: "PUB endpoint for events and heartbeats.")
+    var publishEndpoint = "tcp://127.0.0.1:5551"
+
+    @Option(help: "ROUTER endpoint serving catch-up reads.")
+    var catchUpEndpoint = "tcp://127.0.0.1:5552"
+
+    @Option(help: "Most requests committed in one transaction (one fsync).")
+    var maxBatch = 1024
+
+    @Option(help: "Heartbeat period on PUB, in milliseconds.")
+    var heartbeatMs = 1000
+
+    @Option(help: "Largest request answered, in bytes (larger: TooLarge).")
+    var maxRequestBytes = 1 << 20
+
+    @Option(help: "Largest event (data + metadata), in bytes.")
+    var maxEventBytes = 64 << 10
+
+    @Option(help: "Most events returned by one catch-up request.")
+    var maxCatchUpEvents = 10_000
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
+        guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10, got \(heartbeatMs)") }
+        guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
+        guard maxEventBytes >= 64 else { throw ValidationError("--max-event-bytes must be at least 64") }
+        guard (1...100_000).contains(maxCatchUpEvents) else {
+            throw ValidationError("--max-catch-up-events must be between 1 and 100000")
+        }
+    }
+
+    func run() throws {
+        var configuration = WriteNodeConfiguration(dataDirectory: dataDir)
+        configuration.commandEndpoint = commandEndpoint
+        configuration.publishEndpoint = publishEndpoint
+        configuration.catchUpEndpoint = catchUpEndpoint
+        configuration.maxBatchRequests = maxBatch
+        configuration.heartbeatIntervalMs = heartbeatMs
+        configuration.maxRequestBytes = maxRequestBytes
+        configuration.maxMessageBytes = max(16 << 20, maxRequestBytes * 2)
+        configuration.maxEventBytes = maxEventBytes
+        configuration.maxCatchUpEvents = maxCatchUpEvents
+
+        var logger = Logger(label: "prism.write-node")
+        logger.logLevel = logLevel
+        let node: WriteNode<OrdersDomain>
+        do {
+            node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
+        } catch {
+            throw StartupFailure(message: "\(error)")
+        }
+        let signals = ShutdownSignals { node.shutdown() }
+        node.run()
+        withExtendedLifetime(signals) {}
+    }
+}
+
+/// Prints `write-node: <message>` and exits 1.
+struct StartupFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
