@@ -1,0 +1,72 @@
+/// The state of one stream of the orders domain: a `user-<id>` stream folds to a user,
+/// an `order-<id>` stream to an order.
+public enum OrdersState: Sendable, Equatable {
+    case user(User)
+    case order(Order)
+}
+
+/// A registered user, folded from the `user-<userId>` stream.
+public struct User: Sendable, Equatable {
+    public var userId: String
+    public var name: String
+    /// Where the user lives (a US state such as "California"); read models group orders by it.
+    public var state: String
+
+    public init(userId: String, name: String, state: String) {
+        self.userId = userId
+        self.name = name
+        self.state = state
+    }
+}
+
+/// An order, folded from the `order-<orderId>` stream.
+public struct Order: Sendable, Equatable {
+    public var orderId: String
+    public var userId: String
+    public var status: OrderStatus
+    public var amountCents: Int64
+    public var description: String
+
+    public init(orderId: String, userId: String, status: OrderStatus, amountCents: Int64, description: String) {
+        self.orderId = orderId
+        self.userId = userId
+        self.status = status
+        self.amountCents = amountCents
+        self.description = description
+    }
+}
+
+/// An order's life cycle: `payment_pending` → `paid` → `shipped`, or `cancelled` from any but `shipped`.
+public enum OrderStatus: String, Sendable, Equatable, CaseIterable {
+    case paymentPending = "payment_pending"
+    case paid
+    case shipped
+    case cancelled
+}
+
+extension OrdersState {
+    /// Folds one event into a stream's state.
+    ///
+    /// Events are facts: the fold does not re-check the rules `decide` enforced. An event
+    /// that needs an existing user or order and finds none leaves the state as it is.
+    public static func applying(_ event: OrdersEvent, to state: OrdersState?) -> OrdersState? {
+        switch event {
+        case .userRegistered(let userId, let name, let userState):
+            return .user(User(userId: userId, name: name, state: userState))
+        case .userAddressChanged(_, let newState, _):
+            guard case .user(var user)? = state else { return state }
+            user.state = newState
+            return .user(user)
+        case .orderCreated(let orderId, let userId, let amountCents, let description):
+            return .order(
+                Order(
+                    orderId: orderId, userId: userId, status: .paymentPending,
+                    amountCents: amountCents, description: description
+                ))
+        case .paymentConfirmed, .orderShipped, .orderCancelled:
+            guard case .order(var order)? = state, let status = event.status else { return state }
+            order.status = status
+            return .order(order)
+        }
+    }
+}
