@@ -14,7 +14,13 @@ import WriteNodeHost
 /// | `CancelOrder {orderId, reason?}` | `OrderCancelled` | the order is neither `shipped` nor `cancelled` |
 ///
 /// Each command appends exactly one event to one stream, with the expected version of the
-/// state it was decided on and a fresh event id.
+/// state it was decided on and a fresh event id (see `OrdersEvent` for the data of each).
+///
+/// Before any rule is checked the data is validated (`OrdersCommand`): ids are 1…64 bytes of
+/// `A-Z a-z 0-9 . _ : -`; `name` (≤ 200 bytes), `state` (≤ 100) and `description` (≤ 2000) are
+/// non-blank strings; `reason` (≤ 500) is optional and may be empty; `amountCents` is an integer
+/// in 1…10^12. Fields not listed are ignored. Rule violations are `Rejected`, validation
+/// failures `InvalidArgument`, each with a message naming the field or the stream's entity.
 public struct OrdersDomain: Domain {
     public typealias State = OrdersState
 

@@ -5,45 +5,6 @@ public enum OrdersState: Sendable, Equatable {
     case order(Order)
 }
 
-/// A registered user, folded from the `user-<userId>` stream.
-public struct User: Sendable, Equatable {
-    public var userId: String
-    public var name: String
-    /// Where the user lives (a US state such as "California"); read models group orders by it.
-    public var state: String
-
-    public init(userId: String, name: String, state: String) {
-        self.userId = userId
-        self.name = name
-        self.state = state
-    }
-}
-
-/// An order, folded from the `order-<orderId>` stream.
-public struct Order: Sendable, Equatable {
-    public var orderId: String
-    public var userId: String
-    public var status: OrderStatus
-    public var amountCents: Int64
-    public var description: String
-
-    public init(orderId: String, userId: String, status: OrderStatus, amountCents: Int64, description: String) {
-        self.orderId = orderId
-        self.userId = userId
-        self.status = status
-        self.amountCents = amountCents
-        self.description = description
-    }
-}
-
-/// An order's life cycle: `payment_pending` → `paid` → `shipped`, or `cancelled` from any but `shipped`.
-public enum OrderStatus: String, Sendable, Equatable, CaseIterable {
-    case paymentPending = "payment_pending"
-    case paid
-    case shipped
-    case cancelled
-}
-
 extension OrdersState {
     /// Folds one event into a stream's state.
     ///
