@@ -203,13 +203,3 @@ public final class EventStore: Sendable {
         return queue
     }
 }
-
-/// STUB: read-only access beside the writer.
-public final class EventLogReader {
-    public init(directory: String) throws { fatalError("not implemented") }
-    public func headPosition() throws -> Int64 { fatalError() }
-    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] { fatalError() }
-}
-extension EventLogReader {
-    public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000) throws -> [RecordedEvent] { fatalError() }
-}

@@ -70,9 +70,9 @@ import WireProtocol
         _ = try harness.registerUser("u1")
         _ = try harness.placeOrder("o-1", user: "u1")
         let socket = try DealerConnection(endpoint: harness.node.commandEndpoint)
-        try socket.send(JSONValue(["append": ["stream": "order-o-1", "expectedVersion": 0,
-            "events": [["id": .string(UUID().uuidString), "type": "NoteAdded", "data": [:]]]]]))
-        try socket.send(JSONValue(["command": "ConfirmPayment", "data": ["orderId": "o-1"]]))
+        try socket.send(["append": ["stream": "order-o-1", "expectedVersion": 0,
+            "events": [["id": .string(UUID().uuidString), "type": "NoteAdded", "data": [:]]]]])
+        try socket.send(["command": "ConfirmPayment", "data": ["orderId": "o-1"]])
         let replies = try (0..<2).map { _ in try socket.receive() }
         #expect(replies[0]["position"] == 3)
         #expect(replies[1]["position"] == 4)
