@@ -23,7 +23,8 @@ public struct Poller {
     /// - Throws: `ZMQError`, `isContextTerminated` after `Context.shutdown()`.
     public mutating func poll(timeout milliseconds: Int) throws(ZMQError) -> [Readiness] {
         for index in items.indices {
-            items[index].socket = sockets[index].handle
+            // A closed socket would otherwise be polled as file descriptor 0 (stdin).
+            items[index].socket = try sockets[index].open("zmq_poll")
             items[index].revents = 0
         }
         let count = items.count

@@ -5,6 +5,9 @@ import CZeroMQ
 public final class Socket: @unchecked Sendable {
     public let type: SocketType
     var handle: UnsafeMutableRawPointer?
+    // Kept alive by every socket: `Context.deinit` runs `zmq_ctx_term`, which blocks until
+    // all of its sockets are closed, so a context released before its sockets would hang.
+    private let context: Context
 
     /// - Throws: `ZMQError` when the context is terminated or out of sockets.
     public init(_ context: Context, _ type: SocketType) throws(ZMQError) {
@@ -13,6 +16,7 @@ public final class Socket: @unchecked Sendable {
         }
         self.type = type
         self.handle = handle
+        self.context = context
     }
 
     deinit { close() }
@@ -105,6 +109,7 @@ public final class Socket: @unchecked Sendable {
         return true
     }
 
+    @discardableResult
     public func send(_ text: String, more: Bool = false, dontWait: Bool = false) throws(ZMQError) -> Bool {
         try send(Array(text.utf8), more: more, dontWait: dontWait)
     }
