@@ -78,7 +78,9 @@ public enum EventFrames {
         JSONWriter.writeString(event.stream, into: &out)
         out.append(contentsOf: ",\"version\":\(event.version),\"type\":".utf8)
         JSONWriter.writeString(event.type, into: &out)
-        out.append(contentsOf: ",\"id\":\"\(event.id.uuidString.lowercased())\",\"recordedAt\":\(event.recordedAt),\"data\":".utf8)
+        out.append(contentsOf: ",\"id\":\"".utf8)
+        event.id.appendLowercased(to: &out)
+        out.append(contentsOf: "\",\"recordedAt\":\(event.recordedAt),\"data\":".utf8)
         out.append(contentsOf: event.data)
         out.append(contentsOf: ",\"metadata\":".utf8)
         if let metadata = event.metadata {
@@ -100,7 +102,7 @@ public enum EventFrames {
             let stream = json["stream"]?.stringValue,
             let version = json["version"]?.intValue,
             let type = json["type"]?.stringValue,
-            let idText = json["id"]?.stringValue, let id = UUID(uuidString: idText),
+            let idText = json["id"]?.stringValue, let id = UUID.parse(idText),
             let recordedAt = json["recordedAt"]?.intValue,
             let data = json["data"]
         else {

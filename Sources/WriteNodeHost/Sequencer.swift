@@ -178,18 +178,18 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         for stream in touchedByAppend { cache.forget(stream) }
 
         for item in pending {
-            let reply: JSONValue
+            let reply: [UInt8]
             switch item.outcome {
-            case .failed(let error): reply = error.reply
-            case .answered(let json): reply = json
+            case .failed(let error): reply = error.reply.jsonBytes
+            case .answered(let json): reply = json.jsonBytes
             case .appended(let range):
                 if let storeFailure {
-                    reply = storeFailure.reply
+                    reply = storeFailure.reply.jsonBytes
                 } else {
                     reply = Self.reply(for: results[range], head: headBefore)
                 }
             }
-            try send(item.route + [reply.jsonBytes])
+            try send(item.route + [reply])
         }
 
         for case .success(let events) in results {
@@ -210,24 +210,32 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         try commands.send(frames, dontWait: true)
     }
 
-    private static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> JSONValue {
-        var events: [JSONValue] = []
+    /// `{"events":[…],"ok":true,"position":P}`, written directly: this runs once per request.
+    private static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        out.append(contentsOf: #"{"events":["#.utf8)
         var position = head
+        var first = true
         for result in results {
             switch result {
             case .failure(let error):
-                return WireError(code(for: error), error.message).reply
+                return WireError(code(for: error), error.message).reply.jsonBytes
             case .success(let recorded):
                 for event in recorded {
                     position = event.position
-                    events.append([
-                        "stream": .string(event.stream), "version": .int(event.version),
-                        "position": .int(event.position), "type": .string(event.type),
-                    ])
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
+                    JSONWriter.writeString(event.stream, into: &out)
+                    out.append(contentsOf: #","type":"#.utf8)
+                    JSONWriter.writeString(event.type, into: &out)
+                    out.append(contentsOf: #","version":\#(event.version)}"#.utf8)
                 }
             }
         }
-        return ["ok": true, "position": .int(position), "events": .array(events)]
+        out.append(contentsOf: #"],"ok":true,"position":\#(position)}"#.utf8)
+        return out
     }
 
     private static func code(for error: EventStoreError) -> ErrorCode {

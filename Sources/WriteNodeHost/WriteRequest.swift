@@ -89,7 +89,7 @@ enum WriteRequest {
         guard let idText = idValue.stringValue else {
             throw WireError(.invalidArgument, "\(path).id must be a string, got \(idValue.typeName)")
         }
-        guard let id = UUID(uuidString: idText) else {
+        guard let id = UUID.parse(idText) else {
             throw WireError(.invalidArgument, "\(path).id must be a UUID, got \"\(idText.prefix(80))\"")
         }
         guard let typeValue = members["type"] else { throw WireError(.invalidArgument, "\(path).type is missing") }
