@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "Subscription", targets: ["Subscription"]),
         .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
+        .library(name: "ProjectionRuntime", targets: ["ProjectionRuntime"]),
+        .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "prism", targets: ["prism"]),
     ],
@@ -48,6 +50,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "OrdersDomain", dependencies: ["WriteNodeHost", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+        .target(
+            name: "ProjectionRuntime",
+            dependencies: [
+                "ZeroMQ", "WireProtocol", "EventStore", "Subscription",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "OrdersReadModels",
+            dependencies: ["ProjectionRuntime", "WireProtocol", "EventStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
 
         // MARK: - Executables
         .executableTarget(
@@ -75,6 +92,7 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "TestSupport"],

@@ -1,0 +1,42 @@
+import EventStore
+import WireProtocol
+
+/// A read model the projection runtime keeps up to date and queries.
+///
+/// The runtime calls every method from one thread, so an implementation needs no locking.
+/// It must be a pure function of the log: apply events using only their contents (the recorded
+/// time, never the wall clock), so that a rebuild from position 0 equals the live model.
+public protocol Projection: AnyObject {
+    /// The one category this projection needs (the runtime subscribes to just that), or nil for
+    /// every event. A projection needing several categories takes nil and ignores the rest.
+    var category: String? { get }
+
+    /// The checkpoint stored with the read model: the position of the last applied event, 0 when empty.
+    func checkpoint() throws -> Int64
+
+    /// Applies `events` (in global order, all above the checkpoint) and stores `position` as the
+    /// new checkpoint, in one transaction: after a crash either both or neither are visible.
+    ///
+    /// - Parameter position: the new checkpoint; at least the last event's position (a filtered
+    ///   feed may have scanned further). `events` may be empty when only the checkpoint moves.
+    func apply(_ events: [RecordedEvent], through position: Int64) throws
+
+    /// Discards the whole read model and the checkpoint (for `--rebuild`).
+    func reset() throws
+
+    /// Answers one query.
+    ///
+    /// - Parameters:
+    ///   - name: the query's name, e.g. `ordersByStatus`.
+    ///   - params: the `params` object (use `FieldReader(…, path: "params")` for precise errors).
+    /// - Returns: the `result` of the reply.
+    /// - Throws: `WireError` `.unknownQuery` or `.invalidArgument`; anything else is `Internal`.
+    func query(_ name: String, params: JSONValue) throws -> JSONValue
+
+    /// A digest of the whole read model's content in a canonical order (not the checkpoint), so that
+    /// two models built from the same events compare equal — the rebuild-equals-live check.
+    func digest() throws -> String
+
+    /// The query names this projection answers (for `UnknownQuery` messages and `health`).
+    var queryNames: [String] { get }
+}

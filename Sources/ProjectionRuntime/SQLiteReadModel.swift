@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+/// The SQLite plumbing a relational read model needs: the file, the checkpoint table, one
+/// transaction per applied batch, reset and digest.
+///
+/// Durability is `synchronous=NORMAL` in WAL: a read model may lose its last transactions in a
+/// power cut, but the checkpoint goes with them, so the runtime simply replays those events.
+public final class SQLiteReadModel: @unchecked Sendable {
+    public let queue: DatabaseQueue
+    public let path: String
+    private let schema: (Database) throws -> Void
+    private let tables: [String]
+
+    /// Opens (creating) `<directory>/<fileName>`.
+    ///
+    /// - Parameters:
+    ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
+    ///   - tables: the model's tables and virtual tables, dropped by `reset`.
+    public init(directory: String, fileName: String, tables: [String], schema: @escaping (Database) throws -> Void) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent(fileName)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        self.schema = schema
+        self.tables = tables
+        try queue.write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)")
+            try schema(db)
+        }
+    }
+
+    public func checkpoint() throws -> Int64 {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT position FROM checkpoint WHERE id = 1") ?? 0 }
+    }
+
+    /// Runs `body` and stores `position` as the checkpoint, in one transaction.
+    public func apply(through position: Int64, _ body: (Database) throws -> Void) throws {
+        try queue.write { db in
+            try body(db)
+            try db.execute(sql: "INSERT INTO checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position",
+                           arguments: [position])
+        }
+    }
+
+    /// Drops every table and the checkpoint, then recreates the schema.
+    public func reset() throws {
+        try queue.write { db in
+            for table in tables + ["checkpoint"] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
+            try db.execute(sql: "CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)")
+            try schema(db)
+        }
+    }
+
+    /// A digest of the rows of each `SELECT` (which must order its rows), in order.
+    public func digest(_ selects: [String]) throws -> String {
+        try queue.read { db in
+            var digest = Digest()
+            for sql in selects {
+                let rows = try Row.fetchCursor(db, sql: sql)
+                while let row = try rows.next() {
+                    for value in row.databaseValues { digest.add(value.description) }
+                    digest.add("\n")
+                }
+            }
+            return digest.hex
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: enough to tell two read models apart in a test, not a cryptographic hash.
+public struct Digest: Sendable {
+    private var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    public init() {}
+
+    public mutating func add(_ text: String) {
+        for byte in text.utf8 {
+            state ^= UInt64(byte)
+            state = state &* 0x0000_0100_0000_01B3
+        }
+        state ^= 0xFF
+        state = state &* 0x0000_0100_0000_01B3
+    }
+
+    public var hex: String {
+        let text = String(state, radix: 16)
+        return String(repeating: "0", count: 16 - text.count) + text
+    }
+}
