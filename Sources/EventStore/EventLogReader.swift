@@ -34,7 +34,7 @@ public final class EventLogReader: Sendable {
                 try EventStoreSchema.prepare(db, path: path, readOnly: true)
             }
         } catch {
-            throw EventStoreSchema.mapOpenError(error, path: path)
+            throw EventStoreError.translating(error, path: path, action: "open")
         }
     }
 
@@ -45,26 +45,34 @@ public final class EventLogReader: Sendable {
 
     /// Position of the last stored event, 0 when the log is empty.
     public func headPosition() throws -> Int64 {
-        try queue.read(EventQueries.headPosition)
+        try read(EventQueries.headPosition)
     }
 
     /// The version of the stream's last event, nil when the stream has none.
     public func streamVersion(_ stream: String) throws -> Int64? {
-        try queue.read { try EventQueries.streamVersion($0, stream: stream) }
+        try read { try EventQueries.streamVersion($0, stream: stream) }
     }
 
     /// Events of one stream from `version` on, in version order, at most `limit` (1...100_000).
     public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000) throws -> [RecordedEvent] {
-        try queue.read { try EventQueries.readStream($0, stream: stream, fromVersion: version, limit: limit) }
+        try read { try EventQueries.readStream($0, stream: stream, fromVersion: version, limit: limit) }
     }
 
     /// Events of the global log with position > `position`, in order, at most `limit` (1...100_000), filtered.
     public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
-        try queue.read { try EventQueries.read($0, after: position, limit: limit, filter: filter) }
+        try read { try EventQueries.read($0, after: position, limit: limit, filter: filter) }
     }
 
     /// The last position of each category (for gap detection by filtered subscribers).
     public func lastPositionByCategory() throws -> [String: Int64] {
-        try queue.read(EventQueries.lastPositionByCategory)
+        try read(EventQueries.lastPositionByCategory)
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try queue.read(body)
+        } catch {
+            throw EventStoreError.translating(error, path: databasePath, action: "read")
+        }
     }
 }

@@ -65,7 +65,7 @@ public final class EventStore: Sendable {
         do {
             queue = try DatabaseQueue(path: path, configuration: configuration)
         } catch {
-            throw EventStoreSchema.mapOpenError(error, path: path)
+            throw EventStoreError.translating(error, path: path, action: "open")
         }
         do {
             try queue.writeWithoutTransaction { db in
@@ -81,7 +81,7 @@ public final class EventStore: Sendable {
             }
         } catch {
             try? queue.close()
-            throw EventStoreSchema.mapOpenError(error, path: path)
+            throw EventStoreError.translating(error, path: path, action: "open")
         }
         state = Mutex(State(queue: queue, lock: lock, head: head))
     }
@@ -144,7 +144,7 @@ public final class EventStore: Sendable {
                 // Nothing of the batch is stored: forget everything that may reflect it.
                 state.versions = [:]
                 state.head = try? queue.read(EventQueries.headPosition)
-                throw error
+                throw EventStoreError.translating(error, path: databasePath, action: "commit \(requests.count) appends to", consequence: "nothing was written")
             }
         }
     }
@@ -154,7 +154,12 @@ public final class EventStore: Sendable {
         try state.withLock { state in
             if let version = state.versions[stream] { return version < 0 ? nil : version }
             let queue = try Self.open(state.queue, directory: directory)
-            let version = try queue.read { try EventQueries.streamVersion($0, stream: stream) }
+            let version: Int64?
+            do {
+                version = try queue.read { try EventQueries.streamVersion($0, stream: stream) }
+            } catch {
+                throw EventStoreError.translating(error, path: databasePath, action: "read")
+            }
             state.versions[stream] = version ?? -1
             return version
         }
@@ -194,7 +199,11 @@ public final class EventStore: Sendable {
 
     private func read<T: Sendable>(_ body: (Database) throws -> T) throws -> T {
         try state.withLock { state in
-            try Self.open(state.queue, directory: directory).read(body)
+            do {
+                return try Self.open(state.queue, directory: directory).read(body)
+            } catch {
+                throw EventStoreError.translating(error, path: databasePath, action: "read")
+            }
         }
     }
 

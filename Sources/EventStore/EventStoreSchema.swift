@@ -89,17 +89,4 @@ enum EventStoreSchema {
             throw EventStoreError(.damaged, "\(path) is not gap-free: \(count) events but positions \(first)...\(last)")
         }
     }
-
-    /// Maps SQLite's "this is not a database / it is corrupt" failures to `.damaged`.
-    static func mapOpenError(_ error: any Error, path: String) -> any Error {
-        guard let error = error as? DatabaseError else { return error }
-        switch error.resultCode {
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return EventStoreError(.damaged, "\(path) is damaged or not an SQLite database: \(error.message ?? "\(error.resultCode)")")
-        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_FULL:
-            return EventStoreError(.io, "cannot open \(path): \(error.message ?? "\(error.resultCode)")")
-        default:
-            return error
-        }
-    }
 }

@@ -88,4 +88,26 @@ import Testing
             #expect(throws: EventStoreError.self) { try EventLogReader(directory: directory.path) }
         }
     }
+
+    @Test func readerWorksAfterTheWriterClosed() throws {
+        try withTemporaryDirectory { directory in
+            let store = try EventStore(directory: directory.path)
+            try seed(store)
+            try store.close()
+            let reader = try EventLogReader(directory: directory.path)
+            defer { try? reader.close() }
+            #expect(try reader.headPosition() == 6)
+            #expect(try reader.read(after: 4, limit: 10).map(\.position) == [5, 6])
+        }
+    }
+
+    @Test func readerRefusesAForeignFile() throws {
+        withTemporaryDirectory { directory in
+            let file = directory.appending("events.sqlite")
+            _ = FileManager.default.createFile(atPath: file, contents: Data("not sqlite".utf8))
+            let error = #expect(throws: EventStoreError.self) { try EventLogReader(directory: directory.path) }
+            #expect(error?.code == .damaged)
+            #expect(FileManager.default.contents(atPath: file) == Data("not sqlite".utf8))
+        }
+    }
 }
