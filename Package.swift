@@ -18,6 +18,10 @@ let package = Package(
         .library(name: "ProjectionRuntime", targets: ["ProjectionRuntime"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
         .executable(name: "write-node", targets: ["write-node"]),
+        .executable(name: "orders-projector", targets: ["orders-projector"]),
+        .executable(name: "search-projector", targets: ["search-projector"]),
+        .executable(name: "status-projector", targets: ["status-projector"]),
+        .executable(name: "history-projector", targets: ["history-projector"]),
         .executable(name: "prism", targets: ["prism"]),
     ],
     dependencies: [
@@ -36,7 +40,10 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         .target(
             name: "EventStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventStore"], swiftSettings: swiftSettings),
@@ -66,14 +73,44 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "CommandLineSupport",
+            dependencies: [
+                "ProjectionRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: - Executables
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "OrdersDomain",
+                "WriteNodeHost", "OrdersDomain", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "orders-projector",
+            dependencies: ["OrdersReadModels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "search-projector",
+            dependencies: ["OrdersReadModels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "status-projector",
+            dependencies: ["OrdersReadModels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "history-projector",
+            dependencies: ["OrdersReadModels", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

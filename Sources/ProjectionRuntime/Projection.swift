@@ -37,6 +37,14 @@ public protocol Projection: AnyObject {
     /// two models built from the same events compare equal — the rebuild-equals-live check.
     func digest() throws -> String
 
+    /// Called once when the projector stops cleanly (after the last batch), e.g. to write a snapshot.
+    func close() throws
+
     /// The query names this projection answers (for `UnknownQuery` messages and `health`).
     var queryNames: [String] { get }
+}
+
+extension Projection {
+    /// Called once when the projector stops cleanly (after the last batch), e.g. to write a snapshot.
+    public func close() throws {}
 }

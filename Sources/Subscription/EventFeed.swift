@@ -47,7 +47,13 @@ public final class EventFeed: @unchecked Sendable {
 
     private let context: Context
     private var subscriber: Socket
-    private let catchUp: RequestClient
+    /// DEALER to the catch-up endpoint; replaced after a request times out, so a late reply to an
+    /// abandoned request can never be taken for the answer to the next one.
+    private var catchUp: Socket?
+    /// When the catch-up request in flight expires, if one is in flight.
+    private var catchUpDeadline: Int64?
+    /// After an unusable catch-up reply, no new request before this time (no hammering).
+    private var retryAt: Int64 = 0
     private var needsCatchUp = true
     private var lastHeard: Int64
 
@@ -58,12 +64,14 @@ public final class EventFeed: @unchecked Sendable {
         self.context = context
         self.configuration = configuration
         self.position = position
-        self.catchUp = RequestClient(context, endpoint: configuration.catchUpEndpoint)
         self.subscriber = try Self.subscribe(context, configuration)
         self.lastHeard = monotonicNanoseconds()
     }
 
-    deinit { subscriber.close(linger: 0) }
+    deinit {
+        subscriber.close(linger: 0)
+        catchUp?.close(linger: 0)
+    }
 
     private static func subscribe(_ context: Context, _ configuration: Configuration) throws -> Socket {
         let socket = try Socket(context, .sub)
@@ -76,15 +84,20 @@ public final class EventFeed: @unchecked Sendable {
         return socket
     }
 
-    /// The next events in global order, waiting at most `timeout` milliseconds for live ones.
+    /// The next events in global order, waiting at most `timeout` milliseconds.
     ///
-    /// - Parameter limit: most events returned at once (live events are drained up to it).
-    /// - Returns: events after `position`, contiguous for this feed's filter; empty on timeout or
-    ///   when the catch-up endpoint did not answer (retried on the next call).
+    /// - Parameters:
+    ///   - limit: most events returned at once.
+    ///   - wakeOn: another socket of the caller's thread; when it becomes readable the call
+    ///     returns at once (possibly with no events), so one thread can serve both.
+    /// - Returns: events after `position`, contiguous for this feed's filter; empty on timeout.
+    ///   Catch-up requests are asynchronous: the call never blocks longer than `timeout`.
     /// - Throws: `ZMQError` (`isContextTerminated` after shutdown).
-    public func poll(timeout: Int, limit: Int = 5000) throws -> [RecordedEvent] {
-        if needsCatchUp { return try catchUpOnce(limit: limit) }
-        var poller = Poller([subscriber])
+    public func poll(timeout: Int, limit: Int = 5000, wakeOn other: Socket? = nil) throws -> [RecordedEvent] {
+        if needsCatchUp {
+            return try pollCatchUp(timeout: timeout, limit: limit, wakeOn: other)
+        }
+        var poller = Poller([subscriber] + (other.map { [$0] } ?? []))
         guard try poller.poll(timeout: timeout)[0].readable else {
             resubscribeIfSilent()
             return []
@@ -125,19 +138,42 @@ public final class EventFeed: @unchecked Sendable {
         }
     }
 
-    private func catchUpOnce(limit: Int) throws -> [RecordedEvent] {
-        let request = CatchUp.Request(
-            after: position, limit: min(limit, configuration.catchUpBatch),
-            filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
-        let reply: [[UInt8]]
-        do {
-            reply = try catchUp.request(request.json.jsonBytes, timeout: configuration.requestTimeoutMs)
-        } catch let error as ZMQError where error.isContextTerminated {
-            throw error
-        } catch {
-            lastError = "catch-up: \(error)"
+    private func pollCatchUp(timeout: Int, limit: Int, wakeOn other: Socket?) throws -> [RecordedEvent] {
+        let now = monotonicNanoseconds()
+        if now < retryAt {
+            var poller = Poller(other.map { [$0] } ?? [])
+            _ = try poller.poll(timeout: min(timeout, Int((retryAt - now) / 1_000_000) + 1))
             return []
         }
+        if let deadline = catchUpDeadline, now >= deadline {
+            lastError = "catch-up: no reply from \(configuration.catchUpEndpoint) within \(configuration.requestTimeoutMs) ms"
+            catchUp?.close(linger: 0)
+            catchUp = nil
+            catchUpDeadline = nil
+        }
+        let socket: Socket
+        if let existing = catchUp {
+            socket = existing
+        } else {
+            socket = try Socket(context, .dealer)
+            try socket.setLinger(0)
+            try socket.connect(configuration.catchUpEndpoint)
+            catchUp = socket
+        }
+        if catchUpDeadline == nil {
+            let request = CatchUp.Request(
+                after: position, limit: min(limit, configuration.catchUpBatch),
+                filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
+            try socket.send([[], request.json.jsonBytes])
+            catchUpDeadline = now + Int64(configuration.requestTimeoutMs) * 1_000_000
+        }
+        let untilDeadline = Int((catchUpDeadline! - now) / 1_000_000) + 1
+        var poller = Poller([socket] + (other.map { [$0] } ?? []))
+        guard try poller.poll(timeout: min(timeout, untilDeadline))[0].readable,
+              var reply = try socket.receive(dontWait: true)
+        else { return [] }
+        catchUpDeadline = nil
+        if reply.first?.isEmpty == true { reply.removeFirst() }
         do {
             guard let first = reply.first else { throw WireError(.malformed, "empty catch-up reply") }
             let summary = try CatchUp.Summary(body: first)
@@ -156,10 +192,16 @@ public final class EventFeed: @unchecked Sendable {
             lastHeard = monotonicNanoseconds()
             return events
         } catch {
+            // A reply we cannot use (e.g. "beyond the head" after the write node lost its data):
+            // report it and ask again later rather than skip anything.
             lastError = "catch-up: \(error)"
+            retryAt = monotonicNanoseconds() + 500_000_000
             return []
         }
     }
+
+    /// Whether the feed is replaying from the catch-up endpoint rather than following live events.
+    public var isCatchingUp: Bool { needsCatchUp }
 
     /// A link silent for longer than the timeout (no heartbeat) is presumed dead: libzmq may not
     /// notice a half-open TCP connection, so the subscription is renewed and the feed catches up.

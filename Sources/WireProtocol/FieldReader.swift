@@ -37,6 +37,15 @@ public struct FieldReader: Sendable {
         return text
     }
 
+    /// The field's boolean value, or nil when it is absent.
+    ///
+    /// - Throws: `.invalidArgument` when it is present but not a boolean.
+    public func optionalBool(_ key: String) throws(WireError) -> Bool? {
+        guard let value = fields[key] else { return nil }
+        guard case .bool(let flag) = value else { throw invalid(key, "must be a boolean, got \(value.typeName)") }
+        return flag
+    }
+
     /// The field's string value.
     ///
     /// - Throws: `.invalidArgument` when it is missing or not a string.

@@ -25,9 +25,8 @@ final class CatchUpServer: @unchecked Sendable {
             do {
                 guard let frames = try socket.receive() else { continue }
                 try socket.send(reply(to: frames), dontWait: true)
-            } catch let error as ZMQError where error.isContextTerminated {
-                return
             } catch {
+                if error.isContextTerminated { return }
                 logger.error("catch-up loop error", metadata: ["error": "\(error)"])
             }
         }

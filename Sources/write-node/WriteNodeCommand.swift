@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import OrdersDomain
 import WriteNodeHost
+import CommandLineSupport
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
@@ -70,18 +71,10 @@ struct WriteNodeCommand: ParsableCommand {
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
         } catch {
-            throw StartupFailure(message: "\(error)")
+            throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { node.shutdown() }
         node.run()
         withExtendedLifetime(signals) {}
     }
 }
-
-/// Prints `write-node: <message>` and exits 1.
-struct StartupFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

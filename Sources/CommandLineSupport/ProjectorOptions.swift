@@ -1,0 +1,71 @@
+import ArgumentParser
+import Logging
+import ProjectionRuntime
+
+/// The flags every projector executable takes.
+public struct ProjectorOptions: ParsableArguments {
+    @Option(help: "Read-model directory (created if missing). Default: data/<name>-projector.")
+    public var dataDir: String?
+
+    @Option(help: "ROUTER endpoint answering queries. Default: the projector's own port on 127.0.0.1.")
+    public var queryEndpoint: String?
+
+    @Option(help: "The write node's PUB endpoint.")
+    public var publishEndpoint = "tcp://127.0.0.1:5551"
+
+    @Option(help: "The write node's catch-up endpoint.")
+    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+
+    @Flag(help: "Discard the read model and replay every event from position 0.")
+    public var rebuild = false
+
+    @Option(help: "Most events applied in one read-model transaction.")
+    public var maxBatch = 5000
+
+    @Option(help: "Milliseconds without an event or heartbeat before resubscribing.")
+    public var silenceTimeoutMs = 3500
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    public func validate() throws {
+        guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be between 1 and 100000, got \(maxBatch)") }
+        guard silenceTimeoutMs >= 100 else { throw ValidationError("--silence-timeout-ms must be at least 100, got \(silenceTimeoutMs)") }
+    }
+
+    /// Builds the projection, runs a `Projector` with it until SIGINT/SIGTERM, and exits.
+    ///
+    /// - Parameters:
+    ///   - name: `orders`, `search` …: names the logger, the default directory and `stats`.
+    ///   - defaultQueryEndpoint: e.g. `tcp://127.0.0.1:5560`.
+    ///   - makeProjection: opens the read model in the data directory.
+    public func run(name: String, defaultQueryEndpoint: String, makeProjection: (String) throws -> any Projection) throws {
+        var logger = Logger(label: "prism.\(name)-projector")
+        logger.logLevel = logLevel
+        let directory = dataDir ?? "data/\(name)-projector"
+        var configuration = ProjectorConfiguration(name: name, queryEndpoint: queryEndpoint ?? defaultQueryEndpoint)
+        configuration.publishEndpoint = publishEndpoint
+        configuration.catchUpEndpoint = catchUpEndpoint
+        configuration.rebuild = rebuild
+        configuration.maxEventsPerTransaction = maxBatch
+        configuration.silenceTimeoutMs = silenceTimeoutMs
+        let projector: Projector
+        do {
+            let projection = try makeProjection(directory)
+            projector = try Projector(configuration: configuration, projection: projection, logger: logger)
+        } catch {
+            throw StartupFailure("\(error)")
+        }
+        let signals = ShutdownSignals { projector.shutdown() }
+        projector.run()
+        withExtendedLifetime(signals) {}
+    }
+}
+
+/// A start-up failure: printed as `Error: <message>`, exit status 1.
+public struct StartupFailure: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,30 @@
+/// Everything a projector needs to start; the projector executables' flags map onto these fields.
+public struct ProjectorConfiguration: Sendable {
+    /// The read model's name in logs, `stats` and `health` (`orders`, `search` …).
+    public var name: String
+    /// ROUTER endpoint answering queries (REQ and DEALER clients).
+    public var queryEndpoint: String
+    /// The write node's PUB endpoint. Default `tcp://127.0.0.1:5551`.
+    public var publishEndpoint = "tcp://127.0.0.1:5551"
+    /// The write node's catch-up endpoint. Default `tcp://127.0.0.1:5552`.
+    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    /// Most events applied in one read-model transaction. Default 5000.
+    public var maxEventsPerTransaction = 5000
+    /// Longest `timeoutMs` a query may ask to wait for `minPosition`, in milliseconds. Default 60000.
+    public var maxQueryWaitMs = 60_000
+    /// Largest query request, in bytes; larger ones get `TooLarge`. Default 64 KiB.
+    public var maxRequestBytes = 64 << 10
+    /// Most queries waiting for `minPosition` at once; more get `Unavailable`. Default 10000.
+    public var maxWaitingQueries = 10_000
+    /// No event or heartbeat for this long means a dead link: resubscribe and catch up. Milliseconds, default 3500.
+    public var silenceTimeoutMs = 3500
+    /// Discard the read model and replay from position 0 before serving.
+    public var rebuild = false
+    /// How long closing the query socket may wait to flush replies on shutdown, in milliseconds. Default 1000.
+    public var shutdownLingerMs: Int32 = 1000
+
+    public init(name: String, queryEndpoint: String) {
+        self.name = name
+        self.queryEndpoint = queryEndpoint
+    }
+}
