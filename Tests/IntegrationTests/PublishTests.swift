@@ -1,0 +1,99 @@
+import Foundation
+import Subscription
+import TestSupport
+import Testing
+import WireProtocol
+import ZeroMQ
+
+/// What the write node's PUB socket carries, seen by a raw subscriber (as a pyzmq client would).
+@Suite struct PublishTests {
+    /// A retried append (same event ids) that lands in the same batch as the original must be
+    /// answered with the original positions and published once, not twice.
+    @Test func retryInTheSameBatchIsPublishedOnce() throws {
+        let harness = try WriteNodeHarness(extraArguments: ["--heartbeat-ms", "50"])
+        defer { harness.close() }
+        let context = try Context()
+        let subscriber = try makeTestSocket(context, .sub, receiveTimeout: 2000)
+        defer { subscriber.close(linger: 0) }
+        try subscriber.subscribe("")
+        try subscriber.connect(harness.node.publishEndpoint)
+        // Subscribed once a heartbeat arrives.
+        #expect(waitUntil(timeout: .seconds(10)) { (try? subscriber.receive(dontWait: true))??.first == Array(utf8: "h") })
+
+        let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
+        let rounds = 20
+        for round in 0..<rounds {
+            let ids = (0..<3).map { _ in UUID() }
+            let request = AppendLoad.appendRequest(stream: "retry-\(round)", ids: ids)
+            // Pipelined: the original and its retries reach the sequencer together.
+            for _ in 0..<4 { try dealer.send(request) }
+            let replies = try (0..<4).map { _ in try dealer.receive() }
+            let expected = (Int64(round) * 3 + 1...Int64(round) * 3 + 3).map { JSONValue.int($0) }
+            for reply in replies {
+                #expect(reply.isOK)
+                #expect(reply["events"]?.arrayValue?.compactMap { $0["position"] } == expected)
+            }
+        }
+        let head = Int64(rounds * 3)
+
+        var published: [Int64] = []
+        var sawFinalHeartbeat = false
+        // Events come before the heartbeat that announces them, on the one PUB socket.
+        while !sawFinalHeartbeat, let frames = try subscriber.receive() {
+            guard frames.count == 3, let header = EventFrames.Header(bytes: frames[1]) else { continue }
+            if frames[0] == Array(utf8: "h") {
+                sawFinalHeartbeat = (try? EventFrames.Heartbeat(body: frames[2]))?.head == head
+            } else {
+                published.append(header.position)
+            }
+        }
+        #expect(sawFinalHeartbeat)
+        let duplicates = Dictionary(grouping: published, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+        #expect(duplicates.isEmpty, "positions published more than once: \(duplicates.prefix(10))")
+        #expect(published.count == Int(head), "published \(published.count) events for a head of \(head)")
+        #expect(Set(published) == Set(1...head), "every committed position is published")
+
+        let stats = try harness.client.send(["query": "stats"])
+        #expect(stats["result"]?["eventsAppended"]?.intValue == head, "stats: \(stats)")
+    }
+
+    /// The same republish moves the category head backwards, so the next event of the category
+    /// carries a stale `previousInCategory` and a category feed that lost events does not notice.
+    @Test func retryInTheSameBatchDoesNotHideLossFromACategoryFeed() throws {
+        let harness = try WriteNodeHarness(extraArguments: ["--heartbeat-ms", "50"])
+        defer { harness.close() }
+        // Per round: A (3 events), B (3), A again, then C (3): A at 9r+1…3, B at 9r+4…6, C at 9r+7…9.
+        // The relay loses B's events on their way to the feed.
+        let proxy = try LossyPublishProxy(upstream: harness.node.publishEndpoint) { header in
+            (3...5).contains((header.position - 1) % 9)
+        }
+        defer { proxy.close() }
+        #expect(waitUntil(timeout: .seconds(10)) { proxy.heartbeats > 0 }, "relay never heard the node")
+        let context = try Context()
+        var configuration = EventFeed.Configuration(
+            publishEndpoint: proxy.publishEndpoint, catchUpEndpoint: harness.node.catchUpEndpoint, category: "retry")
+        configuration.silenceTimeoutMs = 60_000
+        let feed = try EventFeed(context: context, configuration: configuration, after: 0)
+        let follower = FeedFollower(feed: feed)
+        #expect(waitUntil(timeout: .seconds(10)) { follower.snapshot.polls >= 2 && follower.snapshot.lastError == nil })
+        // The feed hears live events: wait until it has heard a heartbeat through the relay.
+        #expect(waitUntil(timeout: .seconds(10)) { proxy.heartbeats > 5 })
+
+        let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
+        let rounds = 5
+        for round in 0..<rounds {
+            let a = AppendLoad.appendRequest(stream: "retry-a\(round)", ids: (0..<3).map { _ in UUID() })
+            let b = AppendLoad.appendRequest(stream: "retry-b\(round)", ids: (0..<3).map { _ in UUID() })
+            for request in [a, b, a] { try dealer.send(request) }
+            _ = try (0..<3).map { _ in try dealer.receive() }
+            try dealer.send(AppendLoad.appendRequest(stream: "retry-c\(round)", ids: (0..<3).map { _ in UUID() }))
+            #expect(try dealer.receive()["position"]?.intValue == Int64(round * 9 + 9))
+        }
+        let head = Int64(rounds * 9)
+        #expect(follower.waitForPosition(head, timeout: .seconds(10)), "feed stuck at \(follower.snapshot.position)")
+        let snapshot = follower.stop()
+        let delivered = snapshot.events.map(\.position)
+        let missing = Set(1...head).subtracting(delivered).sorted()
+        #expect(missing.isEmpty, "the category feed reached \(snapshot.position) but never delivered \(missing)")
+    }
+}
