@@ -60,6 +60,14 @@ class Follower:
         self.sub.setsockopt(zmq.SUBSCRIBE, f"e:{category}:".encode() if category else b"e:")
         self.sub.connect(node.publish)
 
+    def wait_subscribed(self, deadline_s=10.0):
+        """Returns once a heartbeat arrived: the subscription is live (no slow-joiner loss after this)."""
+        count = len(self.heartbeats)
+        deadline = time.monotonic() + deadline_s
+        while len(self.heartbeats) == count:
+            assert time.monotonic() < deadline, "no heartbeat"
+            self.step()
+
     def category_of(self, stream):
         return stream.split("-", 1)[0]
 
@@ -98,6 +106,8 @@ class Follower:
         event = json.loads(body)
         assert topic == f"e:{self.category_of(event['stream'])}:{event['type']}".encode()
         assert (event["position"], event["version"], event["recordedAt"]) == (position, version, recorded_at)
+        if self.category and self.category_of(event["stream"]) != self.category:
+            return  # prefix match caught another category (e.g. `order:eu`): ignore it entirely
         if position <= self.position:
             return
         is_next = previous <= self.position if self.category else position == self.position + 1
@@ -299,6 +309,7 @@ def test_category_filtered_subscriber(write_node):
     ok(place(write_node, "o-1", "u1"))                      # order events: 2
     follower = Follower(write_node, category="order")
     follower.catch_up()
+    follower.wait_subscribed()
     assert [p for p, _, _ in follower.applied] == [2]
     ok(register(write_node, "u2"))                          # 3 (user: not delivered)
     ok(place(write_node, "o-2", "u2"))                      # 4, previousInCategory 2
@@ -333,3 +344,17 @@ def test_heartbeat_carries_head(write_node):
     start = time.monotonic()
     receive(sub, RECEIVE_TIMEOUT_MS)
     assert time.monotonic() - start < write_node.heartbeat_ms / 1000 * 5
+
+
+def test_filtered_subscriber_ignores_prefix_sharing_category(write_node):
+    """`e:order:` also matches category `order:eu` (PROTOCOL.md § 9): the client filters by body."""
+    follower = Follower(write_node, category="order")
+    follower.catch_up()
+    follower.wait_subscribed()
+    ok(register(write_node, "u1"))
+    ok(place(write_node, "o-1", "u1"))                                                          # 2
+    ok(write_node.request({"append": {"stream": "order:eu-1", "events": [
+        {"id": str(uuid.uuid4()), "type": "OrderCreated", "data": {}}]}}))                      # 3
+    last = ok(write_node.request({"command": "ConfirmPayment", "data": {"orderId": "o-1"}}))["position"]  # 4
+    follower.follow_until(last)
+    assert [(p, b["stream"]) for p, _, b in follower.applied] == [(2, "order-o-1"), (4, "order-o-1")]
