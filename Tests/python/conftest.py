@@ -43,32 +43,39 @@ class WriteNode:
         self.context = context
         self.data_dir = data_dir
         self.log_path = log_path
-        ports = [free_port() for _ in range(3)]
-        self.command = f"tcp://127.0.0.1:{ports[0]}"
-        self.publish = f"tcp://127.0.0.1:{ports[1]}"
-        self.catch_up = f"tcp://127.0.0.1:{ports[2]}"
         self.heartbeat_ms = HEARTBEAT_MS
         self.process: subprocess.Popen | None = None
         self._sockets: list[zmq.Socket] = []
 
-    def start(self) -> None:
+    def start(self, attempts: int = 3) -> None:
         binary = bin_dir() / "write-node"
         if not binary.exists():
             pytest.fail(f"{binary} does not exist: build it (swift build) or set PRISM_BIN_DIR")
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [str(binary), "--data-dir", str(self.data_dir),
-             "--command-endpoint", self.command, "--publish-endpoint", self.publish,
-             "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms)],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.wait_ready()
+        for attempt in range(attempts):
+            # A free port may be taken by someone else before write-node binds it: retry on new ports.
+            ports = [free_port() for _ in range(3)]
+            self.command = f"tcp://127.0.0.1:{ports[0]}"
+            self.publish = f"tcp://127.0.0.1:{ports[1]}"
+            self.catch_up = f"tcp://127.0.0.1:{ports[2]}"
+            self.log = open(self.log_path, "wb")
+            self.process = subprocess.Popen(
+                [str(binary), "--data-dir", str(self.data_dir),
+                 "--command-endpoint", self.command, "--publish-endpoint", self.publish,
+                 "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms)],
+                stdout=self.log, stderr=subprocess.STDOUT)
+            if self.wait_ready():
+                return
+            self.log.close()
+            output = self.log_path.read_text()
+            if "cannot bind" not in output or attempt == attempts - 1:
+                pytest.fail(f"write-node exited with {self.process.returncode}: {output}")
 
-    def wait_ready(self) -> None:
-        """Polls `{"query": "health"}` until it answers, with a bounded deadline."""
+    def wait_ready(self) -> bool:
+        """Polls `{"query": "health"}` until it answers, with a bounded deadline; False if the process exited."""
         deadline = time.monotonic() + READY_DEADLINE_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"write-node exited with {self.process.returncode}: {self.log_path.read_text()}")
+                return False
             sock = self.context.socket(zmq.REQ)
             sock.linger = 0
             sock.connect(self.command)
@@ -77,9 +84,11 @@ class WriteNode:
                 if sock.poll(250, zmq.POLLIN):
                     reply = json.loads(sock.recv())
                     if reply.get("ok") and reply["result"]["status"] == "serving":
-                        return
+                        return True
             finally:
                 sock.close()
+        self.process.kill()
+        self.process.wait()
         pytest.fail(f"write-node not ready within {READY_DEADLINE_S} s: {self.log_path.read_text()}")
 
     def socket(self, kind: int, endpoint: str | None = None) -> zmq.Socket:
@@ -135,6 +144,7 @@ def context():
 def write_node(context, tmp_path):
     node = WriteNode(context, tmp_path / "store", tmp_path / "write-node.log")
     node.start()
+    assert node.process.poll() is None
     try:
         yield node
     finally:
