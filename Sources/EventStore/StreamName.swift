@@ -13,7 +13,8 @@ public enum StreamName {
 
     /// Why `stream` is not a valid stream name, or nil when it is.
     ///
-    /// A name is 1…200 UTF-8 bytes of printable ASCII other than space and does not start with `-`.
+    /// A name is 1…200 UTF-8 bytes of printable ASCII other than space, does not start with `-`,
+    /// and has no `:` in its category.
     public static func problem(with stream: String) -> String? {
         let bytes = stream.utf8
         if bytes.isEmpty { return "stream name is empty" }
@@ -21,6 +22,11 @@ public enum StreamName {
         if bytes.first == UInt8(ascii: "-") { return "stream name '\(stream)' starts with '-'" }
         for byte in bytes where byte <= 0x20 || byte >= 0x7F {
             return "stream name contains a character outside printable ASCII (byte \(byte))"
+        }
+        // The category is a PUB topic segment (`e:<category>:<type>`): a ':' in it would let the
+        // subscription `e:order:` match the category `order:eu` too.
+        if category(of: stream).utf8.contains(UInt8(ascii: ":")) {
+            return "stream name '\(stream)' has a ':' in its category (the part before the first '-')"
         }
         return nil
     }

@@ -29,6 +29,7 @@ public final class Projector: @unchecked Sendable {
     private var staleAnswers = 0
     private var waiting: [WaitingQuery] = []
     private var feed: EventFeed?
+    private var lastProbe: Int64 = 0
     private let started = monotonicNanoseconds()
 
     private struct WaitingQuery {
@@ -112,6 +113,13 @@ public final class Projector: @unchecked Sendable {
                 }
                 try serveQueries()
                 try answerWaiting()
+                // A filtered projection learns of other categories' positions only from heartbeats;
+                // a query waiting for one asks the catch-up endpoint instead of waiting for the next.
+                if let wanted = waiting.map(\.request.minPosition).min(), wanted > applied, !feed.isCatchingUp,
+                   projection.category != nil, monotonicNanoseconds() - lastProbe > 2_000_000 {
+                    lastProbe = monotonicNanoseconds()
+                    feed.probe()
+                }
             }
         } catch let error as ZMQError where error.isContextTerminated {
             return

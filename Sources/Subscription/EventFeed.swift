@@ -121,6 +121,8 @@ public final class EventFeed: @unchecked Sendable {
                 break
             }
             guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
+            // Topic prefixes are only a coarse filter; the category itself must match exactly.
+            if let category = configuration.category, event.category != category { continue }
             events.append(event)
             position = event.position
             head = max(head, position)
@@ -135,7 +137,18 @@ public final class EventFeed: @unchecked Sendable {
             // The events before this heartbeat were published before it: they were lost.
             gapsRepaired += 1
             needsCatchUp = true
+        } else if configuration.category != nil {
+            // Nothing of this category lies between its last event and the head: a filtered
+            // feed has seen everything up to the head, which lets read-your-writes on other
+            // categories' positions complete.
+            position = max(position, heartbeat.head)
         }
+    }
+
+    /// Asks the catch-up endpoint on the next `poll` whether anything is missing; for a filtered
+    /// feed this also moves `position` to the head (`scannedTo`) when nothing of its category is new.
+    public func probe() {
+        needsCatchUp = true
     }
 
     private func pollCatchUp(timeout: Int, limit: Int, wakeOn other: Socket?) throws -> [RecordedEvent] {

@@ -192,8 +192,12 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             try send(item.route + [reply])
         }
 
+        // Only events this batch wrote are published: an idempotent retry returns the original
+        // events, which may be from this very batch and must not go out (or move a category head) twice.
+        var published = headBefore
         for case .success(let events) in results {
-            for event in events where event.position > headBefore {
+            for event in events where event.position > published {
+                published = event.position
                 let category = event.category
                 let previous = categoryHeads[category] ?? 0
                 categoryHeads[category] = event.position

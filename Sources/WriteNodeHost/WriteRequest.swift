@@ -19,10 +19,11 @@ enum WriteRequest {
         guard case .object(let members) = json else {
             throw WireError(.malformed, "request must be a JSON object, got \(json.typeName)")
         }
+        let kinds = ["command", "append", "query"].filter { members[$0] != nil }
+        if kinds.count > 1 {
+            throw WireError(.malformed, "request has \(kinds.map { "'\($0)'" }.joined(separator: " and ")); send one per request")
+        }
         if let name = members["command"] {
-            guard members["append"] == nil else {
-                throw WireError(.malformed, "request has both 'command' and 'append'")
-            }
             guard let name = name.stringValue, !name.isEmpty else {
                 throw WireError(.malformed, "command must be a non-empty string, got \(name.typeName)")
             }

@@ -1,0 +1,89 @@
+import Foundation
+import WireProtocol
+import ZeroMQ
+
+/// A projector child process (`orders-projector` …) on its own query port and data directory.
+public final class ProjectorProcess: @unchecked Sendable {
+    public let name: String
+    public let dataDirectory: URL
+    public let queryEndpoint: String
+    public private(set) var process: ManagedProcess?
+    private let writeNode: WriteNodeProcess
+    private let workDirectory: URL
+    private let extraArguments: [String]
+
+    /// - Parameter name: `orders`, `search`, `status` or `history`.
+    public init(_ name: String, writeNode: WriteNodeProcess, workDirectory: URL, extraArguments: [String] = []) {
+        self.name = name
+        self.writeNode = writeNode
+        self.workDirectory = workDirectory
+        self.dataDirectory = workDirectory.appendingPathComponent("\(name)-projector")
+        self.queryEndpoint = freeTCPEndpoint()
+        self.extraArguments = extraArguments
+    }
+
+    public func arguments(rebuild: Bool = false) -> [String] {
+        ["--data-dir", dataDirectory.path, "--query-endpoint", queryEndpoint,
+         "--publish-endpoint", writeNode.publishEndpoint, "--catch-up-endpoint", writeNode.catchUpEndpoint,
+         "--silence-timeout-ms", "1000"] + (rebuild ? ["--rebuild"] : []) + extraArguments
+    }
+
+    /// Starts the projector and polls `health` until it answers (at most `timeout` seconds).
+    @discardableResult
+    public func start(rebuild: Bool = false, timeout: Double = 20) throws -> ManagedProcess {
+        let process = try ManagedProcess("\(name)-projector", arguments(rebuild: rebuild), logDirectory: workDirectory)
+        self.process = process
+        let client = try QueryClient(endpoint: queryEndpoint)
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if !process.isRunning { throw TestFailure("\(name)-projector exited early: \(process.standardError)") }
+            if let reply = try? client.query("health", timeout: 200), reply["ok"] == .bool(true) { return process }
+        }
+        throw TestFailure("\(name)-projector did not answer within \(timeout) s: \(process.standardError)")
+    }
+
+    public func stop(timeout: Double = 10) -> Int32? {
+        process?.signal(SIGTERM)
+        return process?.waitForExit(timeout: timeout)
+    }
+
+    public func kill() {
+        process?.signal(SIGKILL)
+        _ = process?.waitForExit(timeout: 10)
+    }
+}
+
+/// A query client for a projector: JSON in, JSON out.
+public final class QueryClient: @unchecked Sendable {
+    private let context: Context
+    private let client: RequestClient
+
+    public init(endpoint: String) throws {
+        context = try Context()
+        client = RequestClient(context, endpoint: endpoint)
+    }
+
+    public func send(_ body: [UInt8], timeout: Int = 5000) throws -> JSONValue {
+        let frames = try client.request(body, timeout: timeout)
+        guard frames.count == 1 else { throw TestFailure("reply has \(frames.count) frames") }
+        return try JSONParser.parse(frames[0])
+    }
+
+    public func query(_ name: String, _ params: JSONValue = [:], minPosition: Int64? = nil,
+                      waitMs: Int? = nil, timeout: Int = 5000) throws -> JSONValue {
+        var request: [String: JSONValue] = ["query": .string(name), "params": params]
+        if let minPosition { request["minPosition"] = .int(minPosition) }
+        if let waitMs { request["timeoutMs"] = .int(Int64(waitMs)) }
+        return try send(JSONValue.object(request).jsonBytes, timeout: timeout)
+    }
+
+    /// Waits until the projector has applied `position` (the digest of a settled model, say).
+    public func waitForPosition(_ position: Int64, timeout: Double = 30) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let reply = try query("health", minPosition: position, waitMs: 1000, timeout: 3000)
+            if reply["ok"] == .bool(true) { return }
+        }
+        throw TestFailure("position \(position) not applied within \(timeout) s")
+    }
+}
