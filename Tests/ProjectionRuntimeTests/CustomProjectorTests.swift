@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+import ProjectionRuntime
+import TestSupport
+import Testing
+import WireProtocol
+
+/// The "write your own projector" guide, run for real: its example projection is hosted by a
+/// `Projector` in this process, fed by a real write node, and queried over ZeroMQ.
+@Suite struct CustomProjectorTests {
+    @Test func exampleProjectionCountsEventsWithReadYourWrites() throws {
+        try withTemporaryDirectory { path in
+            let directory = URL(fileURLWithPath: path)
+            let writeNode = WriteNodeProcess(workDirectory: directory)
+            try writeNode.start()
+            defer { _ = writeNode.stop() }
+            var configuration = ProjectorConfiguration(name: "counts", queryEndpoint: "tcp://127.0.0.1:*")
+            configuration.publishEndpoint = writeNode.publishEndpoint
+            configuration.catchUpEndpoint = writeNode.catchUpEndpoint
+            let projector = try Projector(
+                configuration: configuration,
+                projection: EventCountProjection(directory: directory.appendingPathComponent("counts").path),
+                logger: Logger(label: "test.counts"))
+            let finished = DispatchSemaphore(value: 0)
+            Thread {
+                projector.run()
+                finished.signal()
+            }.start()
+            defer {
+                projector.shutdown()
+                _ = finished.wait(timeout: .now() + 10)
+            }
+
+            let client = try WriteNodeClient(endpoint: writeNode.commandEndpoint)
+            _ = try client.command("RegisterUser", ["userId": "u1", "name": "Ada", "state": "Ohio"])
+            let position = try client.command("RegisterUser", ["userId": "u2", "name": "Bob", "state": "Utah"])["position"]!.intValue!
+            let queries = try QueryClient(endpoint: projector.boundQueryEndpoint)
+            let reply = try queries.query("count", ["type": "UserRegistered"], minPosition: position, waitMs: 5000)
+            #expect(reply["result"]?["count"] == 2)
+            #expect(reply["position"]?.intValue ?? 0 >= position)
+            #expect(try queries.query("count", [:])["error"]?["code"] == "InvalidArgument")
+        }
+    }
+
+    @Test func guideShowsTheExampleVerbatim() throws {
+        let root = ManagedProcess.packageRoot
+        let guide = try String(contentsOf: root.appendingPathComponent("docs/PROJECTORS.md"), encoding: .utf8)
+        let example = try String(contentsOf: root.appendingPathComponent("Tests/ProjectionRuntimeTests/EventCountProjection.swift"), encoding: .utf8)
+        #expect(guide.contains(example.trimmingCharacters(in: .whitespacesAndNewlines)),
+                "docs/PROJECTORS.md must quote Tests/ProjectionRuntimeTests/EventCountProjection.swift exactly")
+    }
+}
