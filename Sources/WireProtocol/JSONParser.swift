@@ -102,7 +102,10 @@ public struct JSONParser {
                 skipWhitespace()
                 let member = try value(depth: depth)
                 if members.updateValue(member, forKey: key) != nil {
-                    throw fail("duplicate key \"\(key)\"", at: keyOffset)
+                    // Keys are Swift strings, which compare by canonical equivalence: "é" and
+                    // "e\u{301}" are one key here, so both in one object are rejected as duplicates
+                    // rather than one silently replacing the other.
+                    throw fail("duplicate key \"\(key)\" (keys are compared by Unicode canonical equivalence)", at: keyOffset)
                 }
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end of input in object") }

