@@ -105,7 +105,7 @@ public struct JSONParser {
                     // Keys are Swift strings, which compare by canonical equivalence: "é" and
                     // "e\u{301}" are one key here, so both in one object are rejected as duplicates
                     // rather than one silently replacing the other.
-                    throw fail("duplicate key \"\(key)\" (keys are compared by Unicode canonical equivalence)", at: keyOffset)
+                    throw fail("duplicate key \"\(key)\"", at: keyOffset)
                 }
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end of input in object") }
