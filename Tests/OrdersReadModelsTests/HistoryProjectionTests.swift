@@ -236,4 +236,31 @@ import WireProtocol
             #expect(try monthly(projection, "u1", "2026-01", "2036-01") == ["userId": "u1", "months": []])
         }
     }
+
+    /// Prints apply rates for 200,000 orders (about 540,000 events) in batches of 1000 and of 100.
+    @Test(.enabled(if: historyStatusBenchmarksEnabled), arguments: [1000, 100])
+    func benchmark(batchSize: Int) throws {
+        try withTemporaryDirectory { directory in
+            let log = historyStatusBenchmarkLog(orders: 200_000, users: 20_000)
+            let events = log.orderEvents
+            let creations = events.filter { $0.type == "OrderCreated" }
+            let projection = try HistoryProjection(directory: directory + "/mixed")
+            let mixedSeconds = try historyStatusSeconds { try applyInBatches(projection, events, sizes: [batchSize]) }
+            let createdOnly = try HistoryProjection(directory: directory + "/created")
+            let createdSeconds = try historyStatusSeconds { try applyInBatches(createdOnly, creations, sizes: [batchSize]) }
+            var result: JSONValue = .null
+            let querySeconds = try historyStatusSeconds {
+                for user in 0..<1000 {
+                    result = try projection.query("monthly", params: ["userId": .string("user-\(user)"), "from": "2024-01", "to": "2025-12"])
+                }
+            }
+            #expect(result["months"]?.arrayValue?.isEmpty == false)
+            print(
+                """
+                history benchmark (batches of \(batchSize)): \(events.count) mixed events in \(mixedSeconds) s = \(Int(Double(events.count) / mixedSeconds)) events/s; \
+                \(creations.count) OrderCreated in \(createdSeconds) s = \(Int(Double(creations.count) / createdSeconds)) events/s; \
+                monthly over 24 months: \(querySeconds / 1000 * 1e6) µs per query
+                """)
+        }
+    }
 }

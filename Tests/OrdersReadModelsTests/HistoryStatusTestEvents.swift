@@ -92,3 +92,31 @@ func queryError(_ projection: any Projection, _ name: String, _ params: JSONValu
         return error as? WireError
     }
 }
+
+/// Whether to run the benchmarks, which print figures rather than assert them:
+/// `PRISM_BENCHMARK=1 swift test -c release --filter OrdersReadModelsTests`.
+let historyStatusBenchmarksEnabled = ProcessInfo.processInfo.environment["PRISM_BENCHMARK"] != nil
+
+/// A realistic order log: `orders` orders over `users` users and 24 months, each created, then
+/// paid (4 in 5), then shipped (3 in 5) or cancelled (1 in 10).
+func historyStatusBenchmarkLog(orders: Int, users: Int) -> HistoryStatusTestLog {
+    var log = HistoryStatusTestLog()
+    let start = utcNanoseconds(2024, 1, 1)
+    let step: Int64 = 2 * 365 * 86_400_000_000_000 / Int64(orders)
+    for index in 0..<orders {
+        let orderId = "order-\(index)"
+        let user = "user-\(index % users)"
+        let at = start + Int64(index) * step
+        log.create(orderId, user: user, cents: Int64(100 + index % 10_000), at: at)
+        if index % 5 != 0 { log.pay(orderId, user: user, at: at + 1) }
+        if index % 5 >= 2 { log.ship(orderId, user: user, at: at + 2) } else if index % 10 == 1 { log.cancel(orderId, user: user, at: at + 2) }
+    }
+    return log
+}
+
+/// Seconds taken by `body`.
+func historyStatusSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let elapsed = try clock.measure(body)
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}

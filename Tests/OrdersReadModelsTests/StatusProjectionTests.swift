@@ -295,4 +295,24 @@ import WireProtocol
             #expect(queryError(projection, query, params) == WireError(.invalidArgument, message))
         }
     }
+
+    /// Prints apply, snapshot save and load rates for 1,000,000 orders (about 2.7 million events).
+    @Test(.enabled(if: historyStatusBenchmarksEnabled)) func benchmark() throws {
+        try withTemporaryDirectory { directory in
+            let log = historyStatusBenchmarkLog(orders: 1_000_000, users: 100_000)
+            let events = log.orderEvents
+            let projection = try StatusProjection(directory: directory, snapshotEvery: Int.max)
+            let applySeconds = try historyStatusSeconds { try applyInBatches(projection, events, sizes: [1000]) }
+            let saveSeconds = try historyStatusSeconds { try projection.saveSnapshot() }
+            let size = (try FileManager.default.attributesOfItem(atPath: projection.snapshotPath)[.size] as? Int) ?? 0
+            var reopened: StatusProjection?
+            let loadSeconds = try historyStatusSeconds { reopened = try StatusProjection(directory: directory) }
+            #expect(try reopened?.digest() == projection.digest())
+            print(
+                """
+                status benchmark: \(events.count) events applied in \(applySeconds) s = \(Int(Double(events.count) / applySeconds)) events/s; \
+                snapshot of \(projection.orderCount) orders (\(size) bytes) saved in \(saveSeconds) s, loaded in \(loadSeconds) s
+                """)
+        }
+    }
 }
