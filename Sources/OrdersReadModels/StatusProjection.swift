@@ -111,6 +111,11 @@ public final class StatusProjection: Projection {
         eventsSinceSnapshot = 0
     }
 
+    /// On a clean stop, the snapshot takes everything applied so the restart replays nothing.
+    public func close() throws {
+        try saveSnapshot()
+    }
+
     /// Empties the model, sets the checkpoint to 0 and deletes the snapshot.
     public func reset() throws {
         orders = [:]

@@ -23,7 +23,7 @@ import WireProtocol
                 for index in 0..<orders {
                     let order = JSONValue.string("o\(index)")
                     record(try? client.command("PlaceOrder", ["orderId": order, "userId": .string("u\(index % 10)"),
-                                                              "amountCents": .int(Int64(index + 1)), "description": "item \(index) blue"]))
+                                                              "amountCents": .int(Int64(index + 1)), "description": .string("item \(index) blue")]))
                     if index % 3 == 0 { record(try? client.command("ConfirmPayment", ["orderId": order])) }
                     if index % 9 == 0 { record(try? client.command("ShipOrder", ["orderId": order])) }
                     if index % 7 == 0 { record(try? client.command("CancelOrder", ["orderId": order, "reason": "changed mind"])) }
@@ -39,7 +39,7 @@ import WireProtocol
             if let position = reply?["position"]?.intValue { lastPosition.withLock { $0 = max($0, position) } }
         }
 
-        func waitFor(acknowledged count: Int, timeout: Double = 60) throws {
+        func waitFor(acknowledged count: Int, timeout: Duration = .seconds(60)) throws {
             try waitUntil(timeout: timeout) { self.acknowledged.withLock { $0 } >= count }
         }
     }
@@ -81,7 +81,7 @@ import WireProtocol
                 let order = "sj-\(batch)-\(index)"
                 return ["id": .string(UUID().uuidString), "type": "OrderCreated",
                         "data": ["orderId": .string(order), "userId": .string("u\(index % 100)"), "amountCents": .int(Int64(index + 1)),
-                                 "description": "catch up item \(index)", "status": "payment_pending"]]
+                                 "description": .string("catch up item \(index)"), "status": "payment_pending"]]
             }
             let reply = try system.client.send(["append": ["stream": .string("order-sj-\(batch)"), "expectedVersion": "noStream", "events": .array(events)]])
             #expect(reply["ok"] == true)

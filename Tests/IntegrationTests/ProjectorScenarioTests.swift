@@ -79,7 +79,7 @@ import WireProtocol
         for index in 0..<100 {
             let order = "ryw-\(index)"
             let position = try system.send("PlaceOrder", ["orderId": .string(order), "userId": "u",
-                                                          "amountCents": .int(Int64(100 + index)), "description": "lamp number \(index)"])
+                                                          "amountCents": .int(Int64(100 + index)), "description": .string("lamp number \(index)")])
             let row = try system.query("orders", "order", ["orderId": .string(order)], minPosition: position)
             #expect(row["result"]?["orderId"] == .string(order), "orders, \(index)")
             let status = try system.query("status", "orderStatus", ["orderId": .string(order)], minPosition: position)
