@@ -19,7 +19,7 @@ struct QueryRequest {
         guard case .object(let members) = json else {
             throw WireError(.malformed, "query request must be a JSON object, got \(json.typeName)")
         }
-        for key in members.keys where !["query", "params", "minPosition", "timeoutMs"].contains(key) {
+        for key in members.keys.sorted() where !["query", "params", "minPosition", "timeoutMs"].contains(key) {
             throw WireError(.invalidArgument, "unknown field '\(key)' in query request (known: query, params, minPosition, timeoutMs)")
         }
         guard let nameValue = members["query"] else { throw WireError(.malformed, "query request must have a 'query' field") }

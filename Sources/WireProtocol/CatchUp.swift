@@ -30,7 +30,7 @@ public enum CatchUp {
         ///
         /// - Parameter maxLimit: the largest `limit` served; larger ones are an `InvalidArgument`.
         public init(members: [String: JSONValue], maxLimit: Int) throws(WireError) {
-            for key in members.keys where !["after", "limit", "categories", "types"].contains(key) {
+            for key in members.keys.sorted() where !["after", "limit", "categories", "types"].contains(key) {
                 throw WireError(.invalidArgument, "unknown field '\(key)' in catch-up request")
             }
             guard let afterValue = members["after"] else { throw WireError(.invalidArgument, "after is missing") }
@@ -100,7 +100,7 @@ public enum CatchUp {
         }
 
         public init(members: [String: JSONValue], maxLimit: Int) throws(WireError) {
-            for key in members.keys where !["stream", "fromVersion", "limit"].contains(key) {
+            for key in members.keys.sorted() where !["stream", "fromVersion", "limit"].contains(key) {
                 throw WireError(.invalidArgument, "unknown field '\(key)' in stream read request")
             }
             guard let stream = members["stream"]?.stringValue else {

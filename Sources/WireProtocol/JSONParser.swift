@@ -102,6 +102,9 @@ public struct JSONParser {
                 skipWhitespace()
                 let member = try value(depth: depth)
                 if members.updateValue(member, forKey: key) != nil {
+                    // Keys are Swift strings, which compare by canonical equivalence: "é" and
+                    // "e\u{301}" are one key here, so both in one object are rejected as duplicates
+                    // rather than one silently replacing the other.
                     throw fail("duplicate key \"\(key)\"", at: keyOffset)
                 }
                 skipWhitespace()

@@ -1,4 +1,7 @@
-/// Writes `JSONValue`s as compact UTF-8 JSON with object keys sorted, so equal values give equal bytes.
+/// Writes `JSONValue`s as compact UTF-8 JSON with object keys sorted, so one value always gives the same bytes.
+///
+/// (`JSONValue` equality is Swift's: strings compare by Unicode canonical equivalence, so two
+/// equal values may still differ in bytes when their text is normalized differently.)
 public enum JSONWriter {
     public static func write(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []

@@ -1,0 +1,100 @@
+import EventStore
+import GRDB
+import ProjectionRuntime
+import WireProtocol
+
+/// The full-text read model: order descriptions in SQLite FTS5 (`search.sqlite`), with each
+/// order's current status, answering `search`.
+///
+/// Schema:
+///
+/// - `search_orders(doc_id INTEGER PK, order_id UNIQUE, user_id, status, amount_cents, description)`:
+///   one row per order; status events update `status` only.
+/// - `search_fts`: an FTS5 index over `description` (tokenizer `unicode61 remove_diacritics 2`)
+///   whose content is `search_orders` (external content, `content_rowid = doc_id`). A description
+///   never changes after `OrderCreated`, so it is indexed once and status changes cost no FTS work.
+///
+/// It takes the `order` category and ignores other event types and events of a known type
+/// whose data lacks a field it needs.
+public final class SearchProjection: Projection {
+    public static let fileName = "search.sqlite"
+
+    public let category: String? = "order"
+    public let queryNames = ["search"]
+
+    let model: SQLiteReadModel
+
+    /// Opens (creating) `<directory>/search.sqlite`.
+    ///
+    /// - Throws: a file-system or SQLite error when the directory or database cannot be opened.
+    public init(directory: String) throws {
+        model = try SQLiteReadModel(
+            directory: directory, fileName: Self.fileName, tables: ["search_fts", "search_orders"],
+            schema: Self.createSchema)
+    }
+
+    static func createSchema(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS search_orders (
+                doc_id INTEGER PRIMARY KEY,
+                order_id TEXT NOT NULL UNIQUE,
+                user_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                amount_cents INTEGER NOT NULL,
+                description TEXT NOT NULL
+            );
+            CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
+                description, content = 'search_orders', content_rowid = 'doc_id',
+                tokenize = 'unicode61 remove_diacritics 2'
+            );
+            """)
+    }
+
+    public func checkpoint() throws -> Int64 {
+        try model.checkpoint()
+    }
+
+    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
+        try model.apply(through: position) { db in
+            for event in events { try apply(event, db) }
+        }
+    }
+
+    public func reset() throws {
+        try model.reset()
+    }
+
+    public func digest() throws -> String {
+        try model.digest([
+            "SELECT order_id, status, description, amount_cents, user_id FROM search_orders ORDER BY order_id",
+        ])
+    }
+
+    // MARK: - Applying events
+
+    private func apply(_ event: RecordedEvent, _ db: Database) throws {
+        switch event.type {
+        case "OrderCreated":
+            guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
+                let userId = data.string("userId"), let amountCents = data.int("amountCents"),
+                let description = data.string("description")
+            else { return }
+            // The first OrderCreated of an order wins; a repeat (not possible in the domain) is ignored.
+            try db.cachedStatement(sql: """
+                INSERT INTO search_orders (order_id, user_id, status, amount_cents, description)
+                VALUES (?, ?, 'payment_pending', ?, ?) ON CONFLICT (order_id) DO NOTHING
+                """).execute(arguments: [orderId, userId, amountCents, description])
+            guard db.changesCount == 1 else { return }
+            try db.cachedStatement(sql: "INSERT INTO search_fts (rowid, description) VALUES (?, ?)")
+                .execute(arguments: [db.lastInsertedRowID, description])
+        case "PaymentConfirmed", "OrderShipped", "OrderCancelled":
+            guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
+                let status = OrdersEventFields.status(after: event.type)
+            else { return }
+            try db.cachedStatement(sql: "UPDATE search_orders SET status = ? WHERE order_id = ?")
+                .execute(arguments: [status, orderId])
+        default:
+            return
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import EventStore
+import Foundation
+import ProjectionRuntime
+import WireProtocol
+
+/// Key lookups over orders: each order's status and owner, and each user's orders in creation
+/// order (the seed's Redis), held in memory and persisted as one snapshot file.
+///
+/// The snapshot `<directory>/status.snapshot` holds the checkpoint together with the whole state
+/// (format in `StatusSnapshot`), so the checkpoint is always stored with the model it describes.
+/// Events applied after the last snapshot live only in memory; after a crash the model reopens at
+/// the snapshot's checkpoint and the runtime replays the rest from the log, which gives an
+/// exactly-once effect without writing on every batch.
+///
+/// Applying an event:
+/// - `OrderCreated` adds the order (status `payment_pending`) and appends it to its user's list;
+/// - `PaymentConfirmed`, `OrderShipped`, `OrderCancelled` set the status (`paid`, `shipped`,
+///   `cancelled`); an order not seen before is added as if created then, so that the model never
+///   depends on events it cannot see;
+/// - the status comes from the event type; the order's user is the one of its first event;
+/// - other event types, and events whose data lacks `orderId` or `userId`, are ignored.
+///
+/// Queries: `orderStatus` and `userOrders` (see `query(_:params:)`).
+public final class StatusProjection: Projection {
+    public let category: String? = "order"
+    public let queryNames = ["orderStatus", "userOrders"]
+
+    /// Default `limit` of `userOrders`.
+    public static let defaultUserOrdersLimit: Int64 = 100
+    /// Largest `limit` of `userOrders`.
+    public static let maxUserOrdersLimit: Int64 = 1000
+
+    /// The directory holding the snapshot.
+    public let directory: String
+    /// `<directory>/status.snapshot`.
+    public let snapshotPath: String
+    /// A snapshot is written once at least this many events were applied since the last one.
+    public let snapshotEvery: Int
+
+    private var orders: [String: StatusOrderEntry] = [:]
+    private var userOrders: [String: [String]] = [:]
+    private var appliedPosition: Int64 = 0
+    private var eventsSinceSnapshot = 0
+    private var snapshotPosition: Int64 = 0
+
+    /// Opens the model in `directory` (created if needed), loading `status.snapshot` if present.
+    ///
+    /// - Parameters:
+    ///   - directory: where `status.snapshot` lives.
+    ///   - snapshotEvery: events applied between automatic snapshots (at least 1); default 50,000.
+    /// - Throws: `StatusSnapshotError` when the snapshot exists but cannot be read or is not intact
+    ///   (the model never starts empty over a damaged snapshot); file-system errors creating the directory.
+    public init(directory: String, snapshotEvery: Int = 50_000) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        snapshotPath = (directory as NSString).appendingPathComponent("status.snapshot")
+        self.snapshotEvery = max(1, snapshotEvery)
+        if let snapshot = try StatusSnapshot.load(path: snapshotPath) {
+            orders = snapshot.orders
+            userOrders = snapshot.userOrders
+            appliedPosition = snapshot.checkpoint
+            snapshotPosition = snapshot.checkpoint
+        }
+    }
+
+    /// The checkpoint of the state in memory: the snapshot's at open, then the last `apply`'s.
+    public func checkpoint() throws -> Int64 { appliedPosition }
+
+    /// Applies `events` in memory and moves the checkpoint to `position`; writes a snapshot when
+    /// `snapshotEvery` events have been applied since the last one.
+    ///
+    /// Events at or below the checkpoint are skipped (they are already in the state).
+    /// - Throws: `StatusSnapshotError` when a due snapshot cannot be written. The state in memory
+    ///   is already updated and consistent with its checkpoint; the next snapshot retries.
+    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
+        for event in events where event.position > appliedPosition {
+            applyEvent(event)
+        }
+        eventsSinceSnapshot += events.count
+        appliedPosition = max(appliedPosition, position)
+        if eventsSinceSnapshot >= snapshotEvery {
+            try saveSnapshot()
+        }
+    }
+
+    private func applyEvent(_ event: RecordedEvent) {
+        // Type first, so that events this model ignores cost no JSON parse.
+        guard let status = StatusOrderState(eventType: event.type),
+            case .object(let fields)? = try? JSONParser.parse(event.data),
+            case .string(let orderId)? = fields["orderId"],
+            case .string(let userId)? = fields["userId"]
+        else { return }
+        if orders[orderId] != nil {
+            orders[orderId]!.status = status
+        } else {
+            orders[orderId] = StatusOrderEntry(status: status, userId: userId)
+            userOrders[userId, default: []].append(orderId)
+        }
+    }
+
+    /// Writes the whole state and its checkpoint to `status.snapshot` atomically (temporary file,
+    /// fsync, rename, fsync of the directory). Does nothing when the checkpoint has not moved since
+    /// the last snapshot. The runtime calls it on clean shutdown.
+    ///
+    /// - Throws: `StatusSnapshotError.io` naming the file and the failed call.
+    public func saveSnapshot() throws {
+        if appliedPosition == snapshotPosition && eventsSinceSnapshot == 0 { return }
+        let bytes = StatusSnapshot.encode(checkpoint: appliedPosition, orders: orders, userOrders: userOrders)
+        try StatusSnapshot.save(bytes, path: snapshotPath, directory: directory)
+        snapshotPosition = appliedPosition
+        eventsSinceSnapshot = 0
+    }
+
+    /// Empties the model, sets the checkpoint to 0 and deletes the snapshot.
+    public func reset() throws {
+        orders = [:]
+        userOrders = [:]
+        appliedPosition = 0
+        snapshotPosition = 0
+        eventsSinceSnapshot = 0
+        try StatusSnapshot.remove(path: snapshotPath, directory: directory)
+    }
+
+    /// Answers `orderStatus` or `userOrders`.
+    ///
+    /// - `orderStatus {orderId}` → `{"orderId", "status", "userId"}`, or `null` for an unknown order.
+    /// - `userOrders {userId, limit?}` → `{"userId", "orders": [{"orderId", "status"}, …]}`: the
+    ///   user's first `limit` (1…1000, default 100) orders in creation order; `[]` for an unknown user.
+    /// - Throws: `WireError` `.unknownQuery`, or `.invalidArgument` naming the parameter.
+    public func query(_ name: String, params: JSONValue) throws -> JSONValue {
+        switch name {
+        case "orderStatus":
+            let reader = try FieldReader(params, path: "params")
+            let orderId = try reader.id("orderId")
+            guard let entry = orders[orderId] else { return .null }
+            return ["orderId": .string(orderId), "status": .string(entry.status.name), "userId": .string(entry.userId)]
+        case "userOrders":
+            let reader = try FieldReader(params, path: "params")
+            let userId = try reader.id("userId")
+            let limit =
+                reader.fields["limit"] == nil
+                ? Self.defaultUserOrdersLimit : try reader.int("limit", in: 1...Self.maxUserOrdersLimit)
+            let orderIds = userOrders[userId] ?? []
+            let listed = orderIds.prefix(Int(limit)).map { orderId -> JSONValue in
+                ["orderId": .string(orderId), "status": .string(orders[orderId]!.status.name)]
+            }
+            return ["userId": .string(userId), "orders": .array(listed)]
+        default:
+            throw WireError(.unknownQuery, "unknown query '\(name)' (status answers: \(queryNames.joined(separator: ", ")))")
+        }
+    }
+
+    /// FNV-1a over every order sorted by id (`orderId status userId`), then every user sorted by id
+    /// with their order ids in creation order. The checkpoint is not included.
+    public func digest() throws -> String {
+        var digest = Digest()
+        for orderId in orders.keys.sorted() {
+            let entry = orders[orderId]!
+            digest.add(orderId)
+            digest.add(entry.status.name)
+            digest.add(entry.userId)
+        }
+        digest.add("\n")
+        for userId in userOrders.keys.sorted() {
+            digest.add(userId)
+            for orderId in userOrders[userId]! { digest.add(orderId) }
+            digest.add("\n")
+        }
+        return digest.hex
+    }
+
+    /// Number of orders in memory (for benchmarks and `health`).
+    public var orderCount: Int { orders.count }
+}
