@@ -10,7 +10,7 @@ public struct NewEvent: Sendable, Equatable {
     /// Optional UTF-8 JSON metadata (correlation ids and the like).
     public var metadata: [UInt8]?
 
-    public init(id: UUID = UUID(), type: String, data: [UInt8], metadata: [UInt8]? = nil) {
+    public init(id: UUID = .timeOrdered(), type: String, data: [UInt8], metadata: [UInt8]? = nil) {
         self.id = id
         self.type = type
         self.data = data

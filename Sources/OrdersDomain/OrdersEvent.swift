@@ -87,7 +87,7 @@ public enum OrdersEvent: Sendable, Equatable {
 
     /// A `NewEvent` with a fresh id, ready to append.
     public var newEvent: NewEvent {
-        NewEvent(id: UUID(), type: type, data: data)
+        NewEvent(id: .timeOrdered(), type: type, data: data)
     }
 
     /// Decodes a stored event; nil when the type is not one of this domain's or the data

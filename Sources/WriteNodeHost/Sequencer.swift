@@ -23,6 +23,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         var requests = 0
         var eventsAppended = 0
         var largestBatch = 0
+        /// Time spent in `EventStore.append` (SQLite and fsync), and in whole batches, in ns:
+        /// the split between storage and everything else (parse, decide, reply, publish).
+        var appendNanoseconds: Int64 = 0
+        var batchNanoseconds: Int64 = 0
     }
 
     init(configuration: WriteNodeConfiguration, domain: D, store: EventStore, commands: Socket, publisher: Socket, logger: Logger) throws {
@@ -87,6 +91,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var touchedByAppend: Set<String> = []
 
     private func processBatch() throws {
+        let started = monotonicNanoseconds()
+        defer { statistics.batchNanoseconds += monotonicNanoseconds() - started }
         var received = 0
         while received < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
             received += 1
@@ -163,7 +169,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         var storeFailure: WireError?
         if !requests.isEmpty {
             do {
+                let started = monotonicNanoseconds()
                 results = try store.append(requests)
+                statistics.appendNanoseconds += monotonicNanoseconds() - started
                 statistics.batches += 1
             } catch {
                 // Nothing was written; provisional states are wrong.
@@ -266,6 +274,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     "eventsAppended": .int(Int64(statistics.eventsAppended)),
                     "largestBatch": .int(Int64(statistics.largestBatch)),
                     "cachedStreams": .int(Int64(cache.count)),
+                    "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
+                    "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
                 ],
             ]
         default:

@@ -60,6 +60,8 @@ struct BenchAppend: ParsableCommand {
         let (histogram, failures) = results.snapshot()
         let appended = Double(histogram.totalCount)
         let batches = (after?["batches"]?.intValue ?? 0) - (before?["batches"]?.intValue ?? 0)
+        func delta(_ key: String) -> Int64 { (after?[key]?.intValue ?? 0) - (before?[key]?.intValue ?? 0) }
+        let appendMs = delta("appendMs"), batchMs = delta("batchMs")
         func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         let summary: JSONValue = [
             "clients": .int(Int64(clients)), "inflight": .int(Int64(inflight)), "events": .int(Int64(appended)),
@@ -68,6 +70,7 @@ struct BenchAppend: ParsableCommand {
             "latencyUs": ["p50": .double(micros(50)), "p99": .double(micros(99)), "p999": .double(micros(99.9)),
                           "max": .double(Double(histogram.max) / 1000)],
             "batches": .int(batches), "eventsPerBatch": .double(batches > 0 ? appended / Double(batches) : 0),
+            "writeNode": ["batchMs": .int(batchMs), "appendMs": .int(appendMs)],
         ]
         if output.json {
             print(summary.jsonString)
@@ -78,6 +81,8 @@ struct BenchAppend: ParsableCommand {
                          appended / seconds, seconds, batches > 0 ? appended / Double(batches) : 0))
             print(String(format: "append latency µs: p50 %.0f  p99 %.0f  p99.9 %.0f  max %.0f",
                          micros(50), micros(99), micros(99.9), Double(histogram.max) / 1000))
+            print(String(format: "write node: busy %.2f s of %.2f s, %.0f%% of it in the store's append (SQLite + fsync)",
+                         Double(batchMs) / 1000, seconds, batchMs > 0 ? 100 * Double(appendMs) / Double(batchMs) : 0))
         }
         if failures > 0 { throw CLIError("\(failures) appends failed") }
     }
