@@ -32,6 +32,8 @@ public final class Projector: @unchecked Sendable {
     private var lastProbe: Int64 = 0
     private let started = monotonicNanoseconds()
 
+    static let builtInQueries = ["stats", "health", "digest"]
+
     private struct WaitingQuery {
         var route: [[UInt8]]
         var request: QueryRequest
@@ -157,6 +159,11 @@ public final class Projector: @unchecked Sendable {
             case .success(let envelope):
                 do {
                     let request = try QueryRequest.parse(envelope.body, configuration: configuration)
+                    // An unknown query is an error now, not after waiting for its position.
+                    guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
+                        throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
+                            + (projection.queryNames + Self.builtInQueries).joined(separator: ", ") + ")")
+                    }
                     if request.minPosition <= applied {
                         try reply(envelope.route, answer(request))
                     } else if request.timeoutMs == 0 {
@@ -255,7 +262,7 @@ public final class Projector: @unchecked Sendable {
         var result: [String: JSONValue] = [
             "name": .string(configuration.name), "status": .string(status),
             "applied": .int(applied), "head": .int(head),
-            "queries": .array((projection.queryNames + ["stats", "health", "digest"]).map { .string($0) }),
+            "queries": .array((projection.queryNames + Self.builtInQueries).map { .string($0) }),
         ]
         if let error = feed?.lastError { result["lastError"] = .string(error) }
         return .object(result)

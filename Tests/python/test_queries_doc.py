@@ -59,7 +59,7 @@ def query_names_arrays() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for path in swift_files(RUNTIME, READ_MODELS):
         source = strip_comments(path.read_text())
-        for match in re.finditer(r"queryNames\s*(?:=|\+)\s*\[([^\]]*)\]", source):
+        for match in re.finditer(r"(?:queryNames|builtInQueries)\s*(?:=|\+)\s*\[([^\]]*)\]", source):
             found.setdefault(path.name, []).extend(string_literals(match.group(1)))
     return found
 
