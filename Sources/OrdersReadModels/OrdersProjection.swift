@@ -6,7 +6,8 @@ import WireProtocol
 /// The relational orders read model: every order joined with its user's current state, in
 /// SQLite (`orders.sqlite`), answering `order`, `ordersByStatus`, `ordersByUser` and `countByStatus`.
 ///
-/// Schema (denormalized so the status/state/amount query is one index range):
+/// Schema (denormalized so the status/state/amount query is one index range; both tables are
+/// `WITHOUT ROWID`, so an order is one b-tree entry plus its two index entries):
 ///
 /// - `users(user_id PK, name, state)`: `name` is NULL for a user first seen by an address change.
 /// - `orders(order_id PK, user_id, user_state, status, amount_cents, description, created_at, updated_at)`:
@@ -31,6 +32,7 @@ public final class OrdersProjection: Projection {
     public init(directory: String) throws {
         model = try SQLiteReadModel(
             directory: directory, fileName: Self.fileName, tables: ["orders", "users"], schema: Self.createSchema)
+        try model.queue.inDatabase { db in try OrdersSQLiteTuning.apply(db) }
     }
 
     static func createSchema(_ db: Database) throws {
@@ -49,7 +51,7 @@ public final class OrdersProjection: Projection {
                 description TEXT NOT NULL,
                 created_at INTEGER NOT NULL,
                 updated_at INTEGER NOT NULL
-            );
+            ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, user_state, amount_cents, order_id);
             CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, created_at, order_id);
             """)

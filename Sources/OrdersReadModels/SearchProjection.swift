@@ -31,6 +31,7 @@ public final class SearchProjection: Projection {
         model = try SQLiteReadModel(
             directory: directory, fileName: Self.fileName, tables: ["search_fts", "search_orders"],
             schema: Self.createSchema)
+        try model.queue.inDatabase { db in try OrdersSQLiteTuning.apply(db) }
     }
 
     static func createSchema(_ db: Database) throws {
