@@ -39,6 +39,10 @@ public final class HistoryProjection: Projection {
     /// - Throws: file-system and SQLite errors.
     public init(directory: String) throws {
         model = try SQLiteReadModel(directory: directory, fileName: "history.sqlite", tables: Self.tables, schema: Self.createSchema)
+        // Buckets and orders are keyed by user and order id, so a batch dirties pages all over the
+        // file and the WAL fills fast; checkpointing every 1000 pages (SQLite's default) would mean
+        // a checkpoint, with its fsyncs, after nearly every batch.
+        try model.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384") }
     }
 
     private static func createSchema(_ db: Database) throws {

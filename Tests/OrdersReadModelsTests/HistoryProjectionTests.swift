@@ -238,7 +238,7 @@ import WireProtocol
     }
 
     /// Prints apply rates for 200,000 orders (about 540,000 events) in batches of 1000 and of 100.
-    @Test(.enabled(if: historyStatusBenchmarksEnabled), arguments: [1000, 100])
+    @Test(.enabled(if: historyStatusBenchmarksEnabled), .serialized, arguments: [1000, 100])
     func benchmark(batchSize: Int) throws {
         try withTemporaryDirectory { directory in
             let log = historyStatusBenchmarkLog(orders: 200_000, users: 20_000)
