@@ -45,6 +45,11 @@ struct HistoryMonth: Sendable, Hashable, Comparable {
         self.init(year: year, month: month)
     }
 
+    /// The month `index` months after January of year 0 (the inverse of `index`).
+    init(index: Int) {
+        self.init(year: index / 12, month: index % 12 + 1)
+    }
+
     /// Months since year 0: consecutive months differ by 1.
     var index: Int { year * 12 + (month - 1) }
 

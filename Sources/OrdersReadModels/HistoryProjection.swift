@@ -19,9 +19,13 @@ import WireProtocol
 ///   `OrderCancelled` for the same order, and events whose data lacks a needed field are ignored.
 ///
 /// Tables:
-/// - `buckets (user_id, month, count, total_cents, cancelled_count, cancelled_cents)`, key `(user_id, month)`;
-/// - `bucket_orders (order_id, user_id, month, position, amount_cents, created_at, cancelled)`, key
-///   `order_id`, indexed by `(user_id, month, position)`; `created_at` is ns since the epoch, UTC.
+/// - `buckets (month, user_id, count, total_cents, cancelled_count, cancelled_cents)`, key `(month, user_id)`;
+/// - `bucket_orders (month, user_id, position, order_id, amount_cents, created_at, cancelled)`, key
+///   `(month, user_id, position)`, unique index on `order_id`; `created_at` is ns since the epoch, UTC.
+///
+/// Both tables are keyed month first: events arrive in time order, so a batch's changes land in
+/// the few pages of the current month instead of all over the file, which keeps the WAL small.
+/// A query then looks each month up by key (at most 121 lookups).
 public final class HistoryProjection: Projection {
     public let category: String? = "order"
     public let queryNames = ["monthly"]
@@ -39,30 +43,35 @@ public final class HistoryProjection: Projection {
     /// - Throws: file-system and SQLite errors.
     public init(directory: String) throws {
         model = try SQLiteReadModel(directory: directory, fileName: "history.sqlite", tables: Self.tables, schema: Self.createSchema)
+        // Buckets and orders are keyed by user and order id, so a batch dirties pages all over the
+        // file and the WAL fills fast; checkpointing every 1000 pages (SQLite's default) would mean
+        // a checkpoint, with its fsyncs, after nearly every batch.
+        try model.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384") }
     }
 
     private static func createSchema(_ db: Database) throws {
         try db.execute(
             sql: """
                 CREATE TABLE IF NOT EXISTS buckets (
-                    user_id TEXT NOT NULL,
                     month TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
                     count INTEGER NOT NULL,
                     total_cents INTEGER NOT NULL,
                     cancelled_count INTEGER NOT NULL,
                     cancelled_cents INTEGER NOT NULL,
-                    PRIMARY KEY (user_id, month)
+                    PRIMARY KEY (month, user_id)
                 ) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS bucket_orders (
-                    order_id TEXT NOT NULL PRIMARY KEY,
-                    user_id TEXT NOT NULL,
                     month TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
                     position INTEGER NOT NULL,
+                    order_id TEXT NOT NULL,
                     amount_cents INTEGER NOT NULL,
                     created_at INTEGER NOT NULL,
-                    cancelled INTEGER NOT NULL DEFAULT 0
+                    cancelled INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (month, user_id, position)
                 ) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS bucket_orders_by_user_month ON bucket_orders (user_id, month, position);
+                CREATE UNIQUE INDEX IF NOT EXISTS bucket_orders_by_id ON bucket_orders (order_id);
                 """)
     }
 
@@ -90,19 +99,19 @@ public final class HistoryProjection: Projection {
         let month = HistoryMonth(epochNanoseconds: event.recordedAt).text
         let insertOrder = try db.cachedStatement(
             sql: """
-                INSERT OR IGNORE INTO bucket_orders (order_id, user_id, month, position, amount_cents, created_at)
+                INSERT OR IGNORE INTO bucket_orders (month, user_id, position, order_id, amount_cents, created_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """)
-        insertOrder.setUncheckedArguments([orderId, userId, month, event.position, amountCents, event.recordedAt])
+        insertOrder.setUncheckedArguments([month, userId, event.position, orderId, amountCents, event.recordedAt])
         try insertOrder.execute()
         guard db.changesCount == 1 else { return }  // created twice: the first one counts
         let addToBucket = try db.cachedStatement(
             sql: """
-                INSERT INTO buckets (user_id, month, count, total_cents, cancelled_count, cancelled_cents)
+                INSERT INTO buckets (month, user_id, count, total_cents, cancelled_count, cancelled_cents)
                 VALUES (?, ?, 1, ?, 0, 0)
-                ON CONFLICT (user_id, month) DO UPDATE SET count = count + 1, total_cents = total_cents + excluded.total_cents
+                ON CONFLICT (month, user_id) DO UPDATE SET count = count + 1, total_cents = total_cents + excluded.total_cents
                 """)
-        addToBucket.setUncheckedArguments([userId, month, amountCents])
+        addToBucket.setUncheckedArguments([month, userId, amountCents])
         try addToBucket.execute()
     }
 
@@ -112,20 +121,22 @@ public final class HistoryProjection: Projection {
         else { return }
         // The bucket is the order's creation month and user, whatever the cancellation says.
         let findOrder = try db.cachedStatement(
-            sql: "SELECT user_id, month, amount_cents FROM bucket_orders WHERE order_id = ? AND cancelled = 0")
+            sql: "SELECT month, user_id, position, amount_cents FROM bucket_orders WHERE order_id = ? AND cancelled = 0")
         guard let row = try Row.fetchOne(findOrder, arguments: [orderId]) else { return }
-        let userId: String = row[0]
-        let month: String = row[1]
-        let amountCents: Int64 = row[2]
-        let markOrder = try db.cachedStatement(sql: "UPDATE bucket_orders SET cancelled = 1 WHERE order_id = ?")
-        markOrder.setUncheckedArguments([orderId])
+        let month: String = row[0]
+        let userId: String = row[1]
+        let position: Int64 = row[2]
+        let amountCents: Int64 = row[3]
+        let markOrder = try db.cachedStatement(
+            sql: "UPDATE bucket_orders SET cancelled = 1 WHERE month = ? AND user_id = ? AND position = ?")
+        markOrder.setUncheckedArguments([month, userId, position])
         try markOrder.execute()
         let addCancelled = try db.cachedStatement(
             sql: """
                 UPDATE buckets SET cancelled_count = cancelled_count + 1, cancelled_cents = cancelled_cents + ?
-                WHERE user_id = ? AND month = ?
+                WHERE month = ? AND user_id = ?
                 """)
-        addCancelled.setUncheckedArguments([amountCents, userId, month])
+        addCancelled.setUncheckedArguments([amountCents, month, userId])
         try addCancelled.execute()
     }
 
@@ -157,37 +168,33 @@ public final class HistoryProjection: Projection {
             )
         }
         return try model.queue.read { db in
-            let arguments: StatementArguments = [userId, from.text, to.text]
-            let bucketRows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT month, count, total_cents, cancelled_count, cancelled_cents FROM buckets
-                        WHERE user_id = ? AND month BETWEEN ? AND ? ORDER BY month
-                        """),
-                arguments: arguments)
-            var ordersByMonth: [String: [JSONValue]] = [:]
-            let orderRows = try Row.fetchCursor(
-                db.cachedStatement(
-                    sql: """
-                        SELECT month, order_id, amount_cents, created_at, cancelled FROM bucket_orders
-                        WHERE user_id = ? AND month BETWEEN ? AND ? ORDER BY month, position
-                        """),
-                arguments: arguments)
-            while let row = try orderRows.next() {
-                let month: String = row[0]
-                let order: JSONValue = [
-                    "orderId": .string(row[1]), "amountCents": .int(row[2]), "createdAt": .int(row[3]),
-                    "cancelled": .bool(row[4] as Int64 != 0),
-                ]
-                ordersByMonth[month, default: []].append(order)
-            }
-            let months = bucketRows.map { row -> JSONValue in
-                let month: String = row[0]
-                return [
-                    "month": .string(month), "count": .int(row[1]), "totalCents": .int(row[2]),
-                    "cancelledCount": .int(row[3]), "cancelledCents": .int(row[4]),
-                    "orders": .array(ordersByMonth[month] ?? []),
-                ]
+            // One point lookup per month: the tables are keyed month first (see the type's notes),
+            // and a range is at most 121 months.
+            let findBucket = try db.cachedStatement(
+                sql: """
+                    SELECT count, total_cents, cancelled_count, cancelled_cents FROM buckets
+                    WHERE month = ? AND user_id = ?
+                    """)
+            let findOrders = try db.cachedStatement(
+                sql: """
+                    SELECT order_id, amount_cents, created_at, cancelled FROM bucket_orders
+                    WHERE month = ? AND user_id = ? ORDER BY position
+                    """)
+            var months: [JSONValue] = []
+            for index in from.index...to.index {
+                let month = HistoryMonth(index: index).text
+                let arguments: StatementArguments = [month, userId]
+                guard let bucket = try Row.fetchOne(findBucket, arguments: arguments) else { continue }
+                let orders = try Row.fetchAll(findOrders, arguments: arguments).map { row -> JSONValue in
+                    [
+                        "orderId": .string(row[0]), "amountCents": .int(row[1]), "createdAt": .int(row[2]),
+                        "cancelled": .bool(row[3] as Int64 != 0),
+                    ]
+                }
+                months.append([
+                    "month": .string(month), "count": .int(bucket[0]), "totalCents": .int(bucket[1]),
+                    "cancelledCount": .int(bucket[2]), "cancelledCents": .int(bucket[3]), "orders": .array(orders),
+                ])
             }
             return ["userId": .string(userId), "months": .array(months)]
         }

@@ -310,8 +310,9 @@ import WireProtocol
             #expect(try reopened?.digest() == projection.digest())
             print(
                 """
-                status benchmark: \(events.count) events applied in \(applySeconds) s = \(Int(Double(events.count) / applySeconds)) events/s; \
-                snapshot of \(projection.orderCount) orders (\(size) bytes) saved in \(saveSeconds) s, loaded in \(loadSeconds) s
+                status benchmark: applied \(historyStatusRate(events.count, applySeconds)); \
+                snapshot of \(projection.orderCount) orders (\(size) bytes) saved in \(saveSeconds.wall) s wall (\(saveSeconds.cpu) s CPU), \
+                loaded in \(loadSeconds.wall) s wall (\(loadSeconds.cpu) s CPU)
                 """)
         }
     }
