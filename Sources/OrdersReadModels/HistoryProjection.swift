@@ -26,7 +26,7 @@ import WireProtocol
 /// Both tables are keyed month first: events arrive in time order, so a batch's changes land in
 /// the few pages of the current month instead of all over the file, which keeps the WAL small.
 /// A query then looks each month up by key (at most 121 lookups).
-public final class HistoryProjection: Projection {
+public final class HistoryProjection: SQLiteProjection {
     public let category: String? = "order"
     public let queryNames = ["monthly"]
 
@@ -43,10 +43,6 @@ public final class HistoryProjection: Projection {
     /// - Throws: file-system and SQLite errors.
     public init(directory: String) throws {
         model = try SQLiteReadModel(directory: directory, fileName: "history.sqlite", tables: Self.tables, schema: Self.createSchema)
-        // Buckets and orders are keyed by user and order id, so a batch dirties pages all over the
-        // file and the WAL fills fast; checkpointing every 1000 pages (SQLite's default) would mean
-        // a checkpoint, with its fsyncs, after nearly every batch.
-        try model.queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384") }
     }
 
     private static func createSchema(_ db: Database) throws {
@@ -75,18 +71,12 @@ public final class HistoryProjection: Projection {
                 """)
     }
 
-    public func checkpoint() throws -> Int64 { try model.checkpoint() }
-
-    /// Applies `events` and stores `position` as the checkpoint in one SQLite transaction.
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        try model.apply(through: position) { db in
-            for event in events {
-                switch event.type {
-                case "OrderCreated": try applyCreated(event, db)
-                case "OrderCancelled": try applyCancelled(event, db)
-                default: continue  // other order events do not change a month's figures
-                }
-            }
+    /// Applies one event inside the batch's transaction.
+    public func apply(_ event: RecordedEvent, _ db: Database) throws {
+        switch event.type {
+        case "OrderCreated": try applyCreated(event, db)
+        case "OrderCancelled": try applyCancelled(event, db)
+        default: return  // other order events do not change a month's figures
         }
     }
 

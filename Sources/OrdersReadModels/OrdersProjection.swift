@@ -18,13 +18,13 @@ import WireProtocol
 ///
 /// It takes every category (users and orders) and ignores event types it does not know,
 /// and events of a known type whose data lacks a field it needs.
-public final class OrdersProjection: Projection {
+public final class OrdersProjection: SQLiteProjection {
     public static let fileName = "orders.sqlite"
 
     public let category: String? = nil
     public let queryNames = ["order", "ordersByStatus", "ordersByUser", "countByStatus"]
 
-    let model: SQLiteReadModel
+    public let model: SQLiteReadModel
 
     /// Opens (creating) `<directory>/orders.sqlite`.
     ///
@@ -32,7 +32,6 @@ public final class OrdersProjection: Projection {
     public init(directory: String) throws {
         model = try SQLiteReadModel(
             directory: directory, fileName: Self.fileName, tables: ["orders", "users"], schema: Self.createSchema)
-        try model.queue.inDatabase { db in try OrdersSQLiteTuning.apply(db) }
     }
 
     static func createSchema(_ db: Database) throws {
@@ -57,20 +56,6 @@ public final class OrdersProjection: Projection {
             """)
     }
 
-    public func checkpoint() throws -> Int64 {
-        try model.checkpoint()
-    }
-
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        try model.apply(through: position) { db in
-            for event in events { try apply(event, db) }
-        }
-    }
-
-    public func reset() throws {
-        try model.reset()
-    }
-
     public func digest() throws -> String {
         try model.digest([
             "SELECT user_id, name, state FROM users ORDER BY user_id",
@@ -80,7 +65,7 @@ public final class OrdersProjection: Projection {
 
     // MARK: - Applying events
 
-    private func apply(_ event: RecordedEvent, _ db: Database) throws {
+    public func apply(_ event: RecordedEvent, _ db: Database) throws {
         switch event.type {
         case "UserRegistered":
             guard let data = OrdersEventFields(event), let userId = data.string("userId"),

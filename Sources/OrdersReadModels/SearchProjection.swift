@@ -16,13 +16,13 @@ import WireProtocol
 ///
 /// It takes the `order` category and ignores other event types and events of a known type
 /// whose data lacks a field it needs.
-public final class SearchProjection: Projection {
+public final class SearchProjection: SQLiteProjection {
     public static let fileName = "search.sqlite"
 
     public let category: String? = "order"
     public let queryNames = ["search"]
 
-    let model: SQLiteReadModel
+    public let model: SQLiteReadModel
 
     /// Opens (creating) `<directory>/search.sqlite`.
     ///
@@ -31,7 +31,6 @@ public final class SearchProjection: Projection {
         model = try SQLiteReadModel(
             directory: directory, fileName: Self.fileName, tables: ["search_fts", "search_orders"],
             schema: Self.createSchema)
-        try model.queue.inDatabase { db in try OrdersSQLiteTuning.apply(db) }
     }
 
     static func createSchema(_ db: Database) throws {
@@ -51,20 +50,6 @@ public final class SearchProjection: Projection {
             """)
     }
 
-    public func checkpoint() throws -> Int64 {
-        try model.checkpoint()
-    }
-
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        try model.apply(through: position) { db in
-            for event in events { try apply(event, db) }
-        }
-    }
-
-    public func reset() throws {
-        try model.reset()
-    }
-
     public func digest() throws -> String {
         try model.digest([
             "SELECT order_id, status, description, amount_cents, user_id FROM search_orders ORDER BY order_id",
@@ -73,7 +58,7 @@ public final class SearchProjection: Projection {
 
     // MARK: - Applying events
 
-    private func apply(_ event: RecordedEvent, _ db: Database) throws {
+    public func apply(_ event: RecordedEvent, _ db: Database) throws {
         switch event.type {
         case "OrderCreated":
             guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),

@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import GRDB
 
@@ -6,6 +7,11 @@ import GRDB
 ///
 /// Durability is `synchronous=NORMAL` in WAL: a read model may lose its last transactions in a
 /// power cut, but the checkpoint goes with them, so the runtime simply replays those events.
+///
+/// The WAL checkpoints every 16384 pages (64 MB) rather than SQLite's 1000: a batch of a thousand
+/// events touches pages all over a model's indexes, so with the default nearly every commit
+/// checkpointed (an fsync of the database file); now many batches share one checkpoint, and
+/// `journal_size_limit` truncates the WAL back afterwards.
 public final class SQLiteReadModel: @unchecked Sendable {
     public let queue: DatabaseQueue
     public let path: String
@@ -23,7 +29,10 @@ public final class SQLiteReadModel: @unchecked Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+            try db.execute(sql: """
+                PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
+                PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864
+                """)
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         self.schema = schema
@@ -91,4 +100,25 @@ public struct Digest: Sendable {
         let text = String(state, radix: 16)
         return String(repeating: "0", count: 16 - text.count) + text
     }
+}
+
+/// A projection whose whole state is one `SQLiteReadModel`: checkpoint, batch transaction and
+/// reset come from the model; the projection says how one event changes its tables.
+public protocol SQLiteProjection: Projection {
+    var model: SQLiteReadModel { get }
+
+    /// Applies one event inside the batch's transaction. Unknown or malformed events are skipped.
+    func apply(_ event: RecordedEvent, _ db: Database) throws
+}
+
+extension SQLiteProjection {
+    public func checkpoint() throws -> Int64 { try model.checkpoint() }
+
+    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
+        try model.apply(through: position) { db in
+            for event in events { try apply(event, db) }
+        }
+    }
+
+    public func reset() throws { try model.reset() }
 }

@@ -53,22 +53,8 @@ public final class ProjectorProcess: @unchecked Sendable {
     }
 }
 
-/// A query client for a projector: JSON in, JSON out.
-public final class QueryClient: @unchecked Sendable {
-    private let context: Context
-    private let client: RequestClient
-
-    public init(endpoint: String) throws {
-        context = try Context()
-        client = RequestClient(context, endpoint: endpoint)
-    }
-
-    public func send(_ body: [UInt8], timeout: Int = 5000) throws -> JSONValue {
-        let frames = try client.request(body, timeout: timeout)
-        guard frames.count == 1 else { throw TestFailure("reply has \(frames.count) frames") }
-        return try JSONParser.parse(frames[0])
-    }
-
+/// A client of a projector's query endpoint.
+public final class QueryClient: JSONRequestClient, @unchecked Sendable {
     public func query(_ name: String, _ params: JSONValue = [:], minPosition: Int64? = nil,
                       waitMs: Int? = nil, timeout: Int = 5000) throws -> JSONValue {
         var request: [String: JSONValue] = ["query": .string(name), "params": params]

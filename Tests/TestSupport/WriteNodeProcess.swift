@@ -60,8 +60,8 @@ public final class WriteNodeProcess: @unchecked Sendable {
     }
 }
 
-/// A client of a write node for tests: JSON in, JSON out.
-public final class WriteNodeClient: @unchecked Sendable {
+/// A request/reply client for tests: JSON in, JSON out, never hanging past its timeout.
+public class JSONRequestClient: @unchecked Sendable {
     public let context: Context
     private let client: RequestClient
 
@@ -80,7 +80,10 @@ public final class WriteNodeClient: @unchecked Sendable {
     public func send(_ request: JSONValue, timeout: Int = 5000) throws -> JSONValue {
         try send(request.jsonBytes, timeout: timeout)
     }
+}
 
+/// A client of a write node's command endpoint.
+public final class WriteNodeClient: JSONRequestClient, @unchecked Sendable {
     public func command(_ name: String, _ data: JSONValue) throws -> JSONValue {
         try send(["command": .string(name), "data": data])
     }
