@@ -199,6 +199,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
             from .netns import Network
             network = exit_stack.enter_context(Network(hosts=netmode.hosts_for(args.projectors)))
             topo = netmode.layout(network, args.projectors, delay, args.jitter_ms, args.loss_percent, args.rate_kbit)
+            exit_stack.enter_context(wire.in_namespace(network.namespace("client")))
             launch = lambda host, argv, **kw: network.popen(host, argv, **kw)  # noqa: E731
         else:
             topo, launch = Topology.local(args.projectors), local_launch
@@ -222,7 +223,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
             runner.cancel()
             runner.join(30)
         log(f"run {run_id}: load done ({load_report.get('achievedRate')} commands/s achieved); checking")
-        check = checks.run(system, rebuild=not args.no_rebuild_check, on_applied=sampler.stop)
+        check = checks.run(system, rebuild=not args.no_rebuild_check, on_applied=lambda: sampler.stop(final_ticks=2))
         sampler.stop()
         if sampler.error:
             raise RuntimeError(f"sampler failed: {sampler.error!r}")

@@ -75,7 +75,13 @@ class Sampler(threading.Thread):
         self._halt = threading.Event()
         self.error: BaseException | None = None
 
-    def stop(self) -> None:
+    def stop(self, final_ticks: int = 0) -> None:
+        """Stops after `final_ticks` more samples (so the state that made the caller stop is recorded)."""
+        if final_ticks and self.is_alive():
+            target = len(self.rows) + final_ticks * (len(self.projector_endpoints) + 1)
+            deadline = time.monotonic() + final_ticks * self.interval_s * 3 + 1
+            while len(self.rows) < target and time.monotonic() < deadline and self.is_alive():
+                time.sleep(self.interval_s / 4)
         self._halt.set()
         self.join(5)
 

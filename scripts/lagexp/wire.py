@@ -6,19 +6,58 @@ the experiment, it just yields None.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
+import os
 import time
 
 import zmq
 
 _context: zmq.Context | None = None
+_CLONE_NEWNET = 0x40000000
 
 
 def context() -> zmq.Context:
     global _context
     if _context is None:
-        _context = zmq.Context.instance()
+        _context = zmq.Context()
     return _context
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
+
+
+@contextlib.contextmanager
+def in_namespace(name: str):
+    """Runs the calling thread — and the threads it starts, and a fresh ZeroMQ context whose I/O
+    threads are born inside — in network namespace `name` (/run/netns/<name>).
+
+    Why: under `--mode netns` nothing is routed from the root namespace to the 10.77.x.y hosts, yet
+    the sampler and the checks must talk to every process. Switching the experiment's own thread
+    into the "client" host keeps them in-process (no helper process to marshal samples through).
+    Child processes are unaffected: they are all launched with `ip netns exec <their host>`.
+    """
+    global _context
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    saved = _context
+    try:
+        _setns(target)
+        _context = zmq.Context()
+        try:
+            yield
+        finally:
+            _context.destroy(linger=0)
+            _context = saved
+            _setns(home)
+    finally:
+        os.close(home)
+        os.close(target)
 
 
 def request(endpoint: str, body: dict, timeout_ms: int = 1000) -> dict | None:
