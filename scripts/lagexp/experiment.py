@@ -246,6 +246,10 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
     errors = command_errors(load_report)
     check["loadCommandErrors"] = errors
     check["zeroEventsLost"] = bool(check["allApplied"] and errors == 0)
+    if errors and any(f.kind == "restart-writer" for f in faults):
+        check["notes"].append("command errors while the write node restarted are commands never acknowledged "
+                              "(timeouts, and rejections of follow-ups to them), not lost events: see allApplied "
+                              "and digestsEqual")
     run = {
         "id": run_id, "rate": rate, "duration": args.duration,
         "network": {"mode": args.mode, "delayMs": delay, "jitterMs": args.jitter_ms, "lossPercent": args.loss_percent,
