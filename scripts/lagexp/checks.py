@@ -30,19 +30,41 @@ def wait_applied(endpoint: str, head: int, deadline_s: float) -> int | None:
         time.sleep(0.05)
 
 
+def wait_quiet_head(endpoint: str, deadline_s: float, quiet_s: float = 1.0) -> int | None:
+    """The write node's head once it has not moved for `quiet_s` (bounded by `deadline_s`)."""
+    deadline = time.monotonic() + deadline_s
+    head, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        now_head = wire.writer_head(endpoint, timeout_ms=1000)
+        if now_head is not None and now_head == head:
+            if time.monotonic() - since >= quiet_s:
+                return head
+        else:
+            head, since = now_head, time.monotonic()
+        time.sleep(0.1)
+    return head
+
+
 def run(system: System, rebuild: bool = True, deadline_s: float = APPLY_DEADLINE_S, on_applied=None) -> dict:
     """`on_applied` is called once every projector caught up (or gave up), before the rebuilds."""
     topo = system.topology
-    head = wire.writer_head(topo.command, timeout_ms=2000)
-    out: dict = {"head": head, "projectors": {}, "allApplied": False, "digestsEqual": False, "notes": []}
+    out: dict = {"head": None, "projectors": {}, "allApplied": False, "digestsEqual": False, "notes": []}
+    # An overloaded write node still holds queued commands after `prism load` gave up on them: the
+    # head only means "everything" once it stops moving.
+    head = wait_quiet_head(topo.command, deadline_s)
+    out["head"] = head
     if head is None:
         out["notes"].append("the write node did not answer health after the load")
         return out
+    deadline = time.monotonic() + deadline_s
     for name in system.projectors:
-        applied = wait_applied(topo.query[name], head, deadline_s)
+        applied = wait_applied(topo.query[name], head, max(1.0, deadline - time.monotonic()))
         digest = wire.result(topo.query[name], "digest", timeout_ms=30000)
         out["projectors"][name] = {"applied": applied, "digest": digest and digest.get("digest")}
-    out["allApplied"] = all(p["applied"] == head for p in out["projectors"].values())
+    final_head = wire.writer_head(topo.command, timeout_ms=2000)
+    if final_head != head:
+        out["notes"].append(f"the write node's head moved from {head} to {final_head} during the checks")
+    out["allApplied"] = all(p["applied"] == head for p in out["projectors"].values()) and final_head == head
     if on_applied is not None:
         on_applied()
     if not rebuild:
