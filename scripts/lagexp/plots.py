@@ -58,19 +58,23 @@ def lag_vs_rate(runs: list[dict], path: Path) -> Path:
     names = sorted({n for r in runs for n in r["projectors"]})
     for name in names:
         for pct, style in PERCENTILE_STYLE.items():
-            pts = [(r["load"].get("achievedRate") or r["rate"], _ms((r["projectors"][name].get("lagUs") or {}).get(pct)))
+            pts = [(r["rate"], _ms((r["projectors"][name].get("lagUs") or {}).get(pct)))
                    for r in runs if name in r["projectors"]]
             pts = [(x, y) for x, y in pts if y is not None]
             if pts:
                 ax.plot(*zip(*pts), style, marker="o", color=_color(name), label=f"{name} {pct}")
-    append = [(r["load"].get("achievedRate") or r["rate"], _ms((r["load"].get("appendLatencyUs") or {}).get("p99")))
+    append = [(r["rate"], _ms((r["load"].get("appendLatencyUs") or {}).get("p99")), r["load"].get("achievedRate"))
               for r in runs]
-    append = [(x, y) for x, y in append if y is not None]
+    append = [(x, y, a) for x, y, a in append if y is not None]
     if append:
-        ax.plot(*zip(*append), "-", marker="x", color="black", alpha=0.5, label="append latency p99")
+        ax.plot([x for x, _, _ in append], [y for _, y, _ in append], "-", marker="x", color="black", alpha=0.5,
+                label="append latency p99")
+        for x, y, achieved in append:  # where the system saturates, the offered rate is not what it got
+            if achieved is not None:
+                ax.annotate(f"{achieved:.0f}/s", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("achieved rate (commands/s)")
+    ax.set_xlabel("offered rate (commands/s; labels: achieved)")
     ax.set_ylabel("commit→apply lag (ms)")
     ax.set_title("Projector lag vs load")
     ax.grid(True, which="both", alpha=0.3)
@@ -107,10 +111,10 @@ def lag_over_time(rows: list[dict], faults: list[dict], title: str, path: Path, 
             ax.axvline(f["startedAt"], color="red", lw=1)
             if f.get("endedAt") is not None and f["endedAt"] - f["startedAt"] > 0.05:
                 ax.axvline(f["endedAt"], color="red", lw=1, ls="--")
-    ymax = top.get_ylim()[1]
     for f in faults:
         if f.get("startedAt") is not None:
-            top.text(f["startedAt"], ymax, " " + f["spec"], color="red", fontsize=8, va="top", rotation=90)
+            bottom.text(f["startedAt"], 0.97, " " + f["spec"], color="red", fontsize=8, va="top", ha="left",
+                        rotation=90, transform=bottom.get_xaxis_transform())
     top.legend(fontsize=7, ncol=4, loc="upper left")
     bottom.legend(fontsize=7, ncol=4, loc="upper left")
     return _save(fig, path)
