@@ -1,0 +1,105 @@
+"""Small pyzmq helpers for the JSON request/reply queries every Prism process answers.
+
+Every call is bounded (RCVTIMEO via poll, linger 0): a stopped or killed process must never hang
+the experiment, it just yields None.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import time
+
+import zmq
+
+_context: zmq.Context | None = None
+_CLONE_NEWNET = 0x40000000
+
+
+def context() -> zmq.Context:
+    global _context
+    if _context is None:
+        _context = zmq.Context()
+    return _context
+
+
+def _setns(fd: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, _CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
+
+
+@contextlib.contextmanager
+def in_namespace(name: str):
+    """Runs the calling thread — and the threads it starts, and a fresh ZeroMQ context whose I/O
+    threads are born inside — in network namespace `name` (/run/netns/<name>).
+
+    Why: under `--mode netns` nothing is routed from the root namespace to the 10.77.x.y hosts, yet
+    the sampler and the checks must talk to every process. Switching the experiment's own thread
+    into the "client" host keeps them in-process (no helper process to marshal samples through).
+    Child processes are unaffected: they are all launched with `ip netns exec <their host>`.
+    """
+    global _context
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    target = os.open(f"/run/netns/{name}", os.O_RDONLY)
+    saved = _context
+    try:
+        _setns(target)
+        _context = zmq.Context()
+        try:
+            yield
+        finally:
+            _context.destroy(linger=0)
+            _context = saved
+            _setns(home)
+    finally:
+        os.close(home)
+        os.close(target)
+
+
+def request(endpoint: str, body: dict, timeout_ms: int = 1000) -> dict | None:
+    """One request on a fresh REQ socket: the reply as a dict, or None on timeout or a bad reply."""
+    sock = context().socket(zmq.REQ)
+    sock.linger = 0
+    try:
+        sock.connect(endpoint)
+        sock.send(json.dumps(body).encode())
+        if not sock.poll(timeout_ms, zmq.POLLIN):
+            return None
+        return json.loads(sock.recv())
+    except (zmq.ZMQError, ValueError):
+        return None
+    finally:
+        sock.close()
+
+
+def result(endpoint: str, query: str, params: dict | None = None, timeout_ms: int = 1000) -> dict | None:
+    """The `result` of a successful query, else None."""
+    body: dict = {"query": query}
+    if params is not None:
+        body["params"] = params
+    reply = request(endpoint, body, timeout_ms)
+    if not reply or not reply.get("ok"):
+        return None
+    return reply.get("result")
+
+
+def writer_head(endpoint: str, timeout_ms: int = 1000) -> int | None:
+    """The write node's head position (`position` of its `health` reply), or None if it does not answer."""
+    reply = request(endpoint, {"query": "health"}, timeout_ms)
+    if not reply or not reply.get("ok"):
+        return None
+    return int(reply.get("position", 0))
+
+
+def wait_until(predicate, deadline_s: float, interval_s: float = 0.05):
+    """Polls `predicate` until it returns something truthy or `deadline_s` passes; returns the last value."""
+    deadline = time.monotonic() + deadline_s
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval_s)
+        value = predicate()
+    return value
