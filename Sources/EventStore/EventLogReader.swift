@@ -70,7 +70,7 @@ public final class EventLogReader: Sendable {
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
         do {
-            return try queue.read(body)
+            return try queue.inDatabase(body)
         } catch {
             throw EventStoreError.translating(error, path: databasePath, action: "read")
         }

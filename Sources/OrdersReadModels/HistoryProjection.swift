@@ -157,7 +157,7 @@ public final class HistoryProjection: SQLiteProjection {
                 "params.to (\(to.text)) must be at most \(Self.maxMonthSpan) months after params.from (\(from.text)), it is \(to.index - from.index)"
             )
         }
-        return try model.queue.read { db in
+        return try model.read { db in
             // One point lookup per month: the tables are keyed month first (see the type's notes),
             // and a range is at most 121 months.
             let findBucket = try db.cachedStatement(

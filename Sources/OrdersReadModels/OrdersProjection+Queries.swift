@@ -40,7 +40,7 @@ extension OrdersProjection {
 
     private func order(_ params: OrdersQueryReader) throws -> JSONValue {
         let orderId = try params.fields.id("orderId")
-        return try model.queue.read { db in
+        return try model.read { db in
             let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE order_id = ?"),
                 arguments: [orderId])
@@ -64,7 +64,7 @@ extension OrdersProjection {
         }
         sql += " ORDER BY amount_cents \(direction), order_id \(direction) LIMIT ? OFFSET ?"
         arguments += [limit + 1, offset]
-        return try model.queue.read { db in
+        return try model.read { db in
             try Self.page(Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments), limit: limit, offset: offset)
         }
     }
@@ -72,7 +72,7 @@ extension OrdersProjection {
     private func ordersByUser(_ params: OrdersQueryReader) throws -> JSONValue {
         let userId = try params.fields.id("userId")
         let (limit, offset) = try page(params)
-        return try model.queue.read { db in
+        return try model.read { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: """
                     SELECT \(Self.orderColumns) FROM orders WHERE user_id = ?
@@ -85,7 +85,7 @@ extension OrdersProjection {
 
     private func countByStatus(_ params: OrdersQueryReader) throws -> JSONValue {
         let userState = try params.optionalFilter("userState")
-        return try model.queue.read { db in
+        return try model.read { db in
             var counts = [String: JSONValue]()
             for status in OrdersQueryReader.statuses { counts[status] = 0 }
             let rows: [Row]

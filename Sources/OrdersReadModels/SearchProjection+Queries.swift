@@ -48,7 +48,7 @@ extension SearchProjection {
         }
         sql += " ORDER BY score DESC, o.order_id LIMIT ?"
         arguments += [limit]
-        return try model.queue.read { db in
+        return try model.read { db in
             let rows = try Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments)
             return [
                 "hits": .array(rows.map { row in

@@ -43,8 +43,17 @@ public final class SQLiteReadModel: @unchecked Sendable {
         }
     }
 
+    /// Runs a read on the model's connection.
+    ///
+    /// Use this rather than `queue.read`: GRDB's `read` toggles `PRAGMA query_only`, and changing
+    /// a flag pragma expires every prepared statement, so each query would make the next batch
+    /// re-prepare all of its cached statements. The projector's single thread needs no such guard.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try queue.inDatabase(body)
+    }
+
     public func checkpoint() throws -> Int64 {
-        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT position FROM checkpoint WHERE id = 1") ?? 0 }
+        try read { db in try Int64.fetchOne(db, sql: "SELECT position FROM checkpoint WHERE id = 1") ?? 0 }
     }
 
     /// Runs `body` and stores `position` as the checkpoint, in one transaction.
@@ -67,7 +76,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
 
     /// A digest of the rows of each `SELECT` (which must order its rows), in order.
     public func digest(_ selects: [String]) throws -> String {
-        try queue.read { db in
+        try read { db in
             var digest = Digest()
             for sql in selects {
                 let rows = try Row.fetchCursor(db, sql: sql)

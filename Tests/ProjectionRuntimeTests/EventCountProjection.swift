@@ -34,7 +34,7 @@ final class EventCountProjection: Projection {
     func query(_ name: String, params: JSONValue) throws -> JSONValue {
         guard name == "count" else { throw WireError(.unknownQuery, "unknown query '\(name)' (counts answers: count)") }
         let type = try FieldReader(params, path: "params").string("type")
-        let n = try model.queue.read { db in
+        let n = try model.read { db in
             try Int64.fetchOne(db, sql: "SELECT n FROM counts WHERE type = ?", arguments: [type]) ?? 0
         }
         return ["type": .string(type), "count": .int(n)]
