@@ -38,7 +38,7 @@ _reason = _skip_reason()
 if _reason:
     pytest.skip(_reason, allow_module_level=True)
 
-from lagexp.netns import Network  # noqa: E402
+from lagexp.netns import Network, cleanup_stale  # noqa: E402
 
 ECHO_PORT = 7000
 RELAY_PORT = 17000
@@ -237,6 +237,7 @@ def test_down_removes_everything(tmp_path):
     network.set_loss("x", 1)
     network.set_rate("y", 1000)
     assert any(ns.startswith(prefix) for ns in network.leftovers())
+    assert cleanup_stale(prefix) == [], "cleanup_stale must spare a run whose owner is alive"
     network.down()
     network.down()   # idempotent
     assert sleeper.poll() is not None and relay.process.poll() is not None
@@ -244,3 +245,25 @@ def test_down_removes_everything(tmp_path):
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     assert prefix not in namespaces and prefix not in links
     assert network.leftovers() == []
+
+
+def test_cleanup_stale_removes_orphans():
+    prefix = f"lxt{uuid.uuid4().hex[:6]}"
+    # What a crashed run leaves: its namespaces (no owner record) with a process inside.
+    subprocess.run(["ip", "netns", "add", f"{prefix}-sw"], check=True)
+    subprocess.run(["ip", "netns", "add", f"{prefix}-a"], check=True)
+    sleeper = subprocess.Popen(["ip", "netns", "exec", f"{prefix}-a", sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        while str(sleeper.pid) not in subprocess.run(["ip", "netns", "pids", f"{prefix}-a"],
+                                                     capture_output=True, text=True).stdout.split():
+            assert time.monotonic() < deadline, "the process never entered the namespace"
+            time.sleep(0.02)
+        assert sorted(cleanup_stale(prefix)) == [f"{prefix}-a", f"{prefix}-sw"]
+        assert sleeper.wait(timeout=DEADLINE_S) == -15   # killed by cleanup_stale's SIGTERM
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+        subprocess.run(["ip", "netns", "del", f"{prefix}-a"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", f"{prefix}-sw"], capture_output=True)
+    assert prefix not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
