@@ -54,6 +54,8 @@ STOP_TIMEOUT_S = 3.0
 READY_TIMEOUT_S = 10.0
 _MAX_PREFIX = 9    # "<prefix>h<i>" must stay within 15 characters for i < 100000
 
+OWNER_DIR = Path("/run/lagexp-netns")   # <run prefix> -> "<pid> <start time>" of the owning process
+
 _live: "weakref.WeakSet[Network]" = weakref.WeakSet()
 _netem_available: bool | None = None
 _nft_checked = False
@@ -95,19 +97,50 @@ def ensure_nft() -> str:
         return path
 
 
+def _start_time(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _claim(run_prefix: str) -> None:
+    """Records this process as the owner of `run_prefix`, so cleanup_stale() leaves the run alone."""
+    OWNER_DIR.mkdir(parents=True, exist_ok=True)
+    (OWNER_DIR / run_prefix).write_text(f"{os.getpid()} {_start_time(os.getpid())}\n")
+
+
+def _release(run_prefix: str) -> None:
+    try:
+        (OWNER_DIR / run_prefix).unlink()
+    except OSError:
+        pass
+
+
+def _owner_alive(run_prefix: str) -> bool:
+    try:
+        pid, start = (OWNER_DIR / run_prefix).read_text().split()
+        return _start_time(int(pid)) == start
+    except (OSError, ValueError):
+        return False
+
+
 def netem_available() -> bool:
     """Whether the kernel has the netem qdisc: tried once on a throw-away veth in a throw-away namespace."""
     global _netem_available
     with _lock:
         if _netem_available is None:
-            ns = f"lxprobe{secrets.token_hex(3)}"
+            probe = f"lxprobe{secrets.token_hex(3)}"
+            ns = f"{probe}-netem"
             try:
+                _claim(probe)
                 run(["ip", "netns", "add", ns])
                 run(["ip", "-n", ns, "link", "add", "pa", "type", "veth", "peer", "name", "pb"])
                 _netem_available = run(["tc", "-n", ns, "qdisc", "add", "dev", "pa", "root", "netem",
                                         "loss", "1%"], check=False).returncode == 0
             finally:
                 run(["ip", "netns", "del", ns], check=False)
+                _release(probe)
         return _netem_available
 
 
@@ -136,20 +169,23 @@ def _kill_namespace_processes(ns: str) -> None:
             time.sleep(0.05)
 
 
-def cleanup_stale(prefix: str = DEFAULT_PREFIX_ROOT) -> list[str]:
+def cleanup_stale(prefix: str = DEFAULT_PREFIX_ROOT, force: bool = False) -> list[str]:
     """Removes namespaces (killing their processes) and root-namespace interfaces whose names start
-    with `prefix`: leftovers of crashed runs. Returns what it removed. Do not call it with the
-    prefix of a run that is still alive."""
+    with `prefix`: leftovers of crashed runs. Returns what it removed. Runs whose owning process is
+    still alive (parallel runs) are left alone unless `force`."""
     removed = []
     for ns in _namespaces():
-        if ns.startswith(prefix):
+        run_prefix = ns.split("-", 1)[0]
+        if ns.startswith(prefix) and (force or not _owner_alive(run_prefix)):
             _kill_namespace_processes(ns)
             run(["ip", "netns", "del", ns], check=False)
             removed.append(ns)
+            if not any(n.startswith(run_prefix + "-") for n in _namespaces()):
+                _release(run_prefix)
     out = run(["ip", "-o", "link", "show"], check=False).stdout
     for match in re.finditer(r"^\d+:\s+([^:@\s]+)", out, re.M):
         name = match.group(1)
-        if name.startswith(prefix):
+        if name.startswith(prefix) and (force or not _owner_alive(re.sub(r"(h|s)\d+$|br$", "", name))):
             run(["ip", "link", "del", name], check=False)
             removed.append(name)
     return removed
@@ -289,6 +325,7 @@ class Network:
         self._relays: list[Relay] = []
         self._up = False
         self._created: list[str] = []
+        self._mutex = threading.RLock()
 
     # ---- naming -------------------------------------------------------------------------
     def _check(self, host: str) -> int:
@@ -331,6 +368,7 @@ class Network:
         self._up = True
         _live.add(self)
         try:
+            _claim(self.prefix)
             ensure_nft()
             self.loss_backend
             sw = self.switch_ns
@@ -376,6 +414,7 @@ class Network:
                 _kill_namespace_processes(ns)   # anything started behind our back
                 run(["ip", "netns", "del", ns], check=False)
             self._created.clear()
+            _release(self.prefix)
         self._up = False
         self._loss.clear()
         self._rate.clear()
@@ -484,6 +523,10 @@ class Network:
                 "loss_backend": self.loss_backend}
 
     def _apply_nft(self) -> None:
+        with self._mutex:
+            self._apply_nft_locked()
+
+    def _apply_nft_locked(self) -> None:
         rules = []
         for host in self.hosts:
             port = self.switch_interface(host)
@@ -501,6 +544,10 @@ class Network:
         run(["ip", "netns", "exec", self.switch_ns, ensure_nft(), "-f", "-"], input=script)
 
     def _apply_qdiscs(self, host: str) -> None:
+        with self._mutex:
+            self._apply_qdiscs_locked(host)
+
+    def _apply_qdiscs_locked(self, host: str) -> None:
         loss = self._loss.get(host, 0.0) if self.loss_backend == "netem" else 0.0
         rate = self._rate.get(host)
         burst, latency_ms = self._rate_params.get(host, (None, 100.0))
