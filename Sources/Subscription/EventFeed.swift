@@ -174,11 +174,7 @@ public final class EventFeed: @unchecked Sendable {
             catchUp = socket
         }
         if catchUpDeadline == nil {
-            let request = CatchUp.Request(
-                after: position, limit: min(limit, configuration.catchUpBatch),
-                filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
-            try socket.send([[], request.json.jsonBytes])
-            catchUpDeadline = now + Int64(configuration.requestTimeoutMs) * 1_000_000
+            try requestCatchUp(on: socket, limit: limit)
         }
         let untilDeadline = Int((catchUpDeadline! - now) / 1_000_000) + 1
         var poller = Poller([socket] + (other.map { [$0] } ?? []))
@@ -203,6 +199,10 @@ public final class EventFeed: @unchecked Sendable {
             needsCatchUp = summary.scannedTo < summary.head
             lastError = nil
             lastHeard = monotonicNanoseconds()
+            if needsCatchUp {
+                // Ask for the next batch now: the write node reads it while the caller applies this one.
+                try requestCatchUp(on: socket, limit: limit)
+            }
             return events
         } catch {
             // A reply we cannot use (e.g. "beyond the head" after the write node lost its data):
@@ -211,6 +211,14 @@ public final class EventFeed: @unchecked Sendable {
             retryAt = monotonicNanoseconds() + 500_000_000
             return []
         }
+    }
+
+    private func requestCatchUp(on socket: Socket, limit: Int) throws {
+        let request = CatchUp.Request(
+            after: position, limit: min(limit, configuration.catchUpBatch),
+            filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
+        try socket.send([[], request.json.jsonBytes])
+        catchUpDeadline = monotonicNanoseconds() + Int64(configuration.requestTimeoutMs) * 1_000_000
     }
 
     /// Whether the feed is replaying from the catch-up endpoint rather than following live events.

@@ -96,22 +96,34 @@ public enum EventFrames {
     ///
     /// - Throws: `WireError` `.malformed` naming what is wrong.
     public static func decodeBody(_ bytes: [UInt8]) throws(WireError) -> RecordedEvent {
-        let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch { throw error.wireError }
-        guard let position = json["position"]?.intValue,
-            let stream = json["stream"]?.stringValue,
-            let version = json["version"]?.intValue,
-            let type = json["type"]?.stringValue,
-            let idText = json["id"]?.stringValue, let id = UUID.parse(idText),
-            let recordedAt = json["recordedAt"]?.intValue,
-            let data = json["data"]
+        // One shallow pass: `data` and `metadata` are sliced out as they are, not parsed into a
+        // tree and written back (that was most of a projector's catch-up time).
+        let members: [String: JSONParser.ShallowMember]
+        do { members = try JSONParser.parseShallowObject(bytes) } catch { throw error.wireError }
+        func scalar(_ key: String) -> JSONValue? {
+            if case .scalar(let value)? = members[key] { return value }
+            return nil
+        }
+        func raw(_ key: String) -> [UInt8]? {
+            switch members[key] {
+            case .raw(let range)?: Array(bytes[range])
+            case .scalar(let value)?: value.jsonBytes
+            case nil: nil
+            }
+        }
+        guard let position = scalar("position")?.intValue,
+            let stream = scalar("stream")?.stringValue,
+            let version = scalar("version")?.intValue,
+            let type = scalar("type")?.stringValue,
+            let idText = scalar("id")?.stringValue, let id = UUID.parse(idText),
+            let recordedAt = scalar("recordedAt")?.intValue,
+            let data = raw("data")
         else {
             throw WireError(.malformed, "event body lacks one of position, stream, version, type, id, recordedAt, data")
         }
-        let metadata = json["metadata"].flatMap { $0 == .null ? nil : $0.jsonBytes }
         return RecordedEvent(
             id: id, position: position, stream: stream, version: version, type: type,
-            data: data.jsonBytes, metadata: metadata, recordedAt: recordedAt)
+            data: data, metadata: scalar("metadata") == .null ? nil : raw("metadata"), recordedAt: recordedAt)
     }
 
     /// A heartbeat: the head position, the send time, and the last position of each category.

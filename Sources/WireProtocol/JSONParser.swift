@@ -32,6 +32,37 @@ public struct JSONParser {
         try parse(Array(text.utf8))
     }
 
+    /// A member of a shallowly parsed object: scalars parsed, containers left as byte ranges.
+    public enum ShallowMember: Sendable, Equatable {
+        case scalar(JSONValue)
+        /// The bytes of an object or array value: brackets balanced and strings terminated, not parsed.
+        case raw(Range<Int>)
+    }
+
+    /// Parses a top-level object one level deep: scalar members are parsed, object and array
+    /// members are only checked for balanced brackets and terminated strings and returned as
+    /// byte ranges of `bytes`.
+    ///
+    /// For readers that pass a nested document on unchanged (an event body's `data`): it saves
+    /// building a tree only to write it back to bytes. Raw members are not fully validated
+    /// (UTF-8, escapes, scalars); whoever parses those bytes later does that.
+    /// - Throws: `JSONParser.Error` with the byte offset of the first problem.
+    public static func parseShallowObject(_ bytes: [UInt8]) throws(Error) -> [String: ShallowMember] {
+        try bytes.withUnsafeBufferPointer { buffer throws(Error) in
+            var parser = Cursor(bytes: buffer)
+            parser.skipWhitespace()
+            guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else {
+                throw Error(offset: parser.index, reason: "expected an object")
+            }
+            let members = try parser.shallowObject()
+            parser.skipWhitespace()
+            if parser.index != buffer.count {
+                throw Error(offset: parser.index, reason: "unexpected data after the document")
+            }
+            return members
+        }
+    }
+
     private struct Cursor {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
@@ -118,6 +149,78 @@ public struct JSONParser {
                     throw fail("expected ',' or '}' in object")
                 }
             }
+        }
+
+        mutating func shallowObject() throws(Error) -> [String: ShallowMember] {
+            index += 1
+            var members: [String: ShallowMember] = [:]
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return members
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
+                let keyOffset = index
+                let key = try string()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
+                index += 1
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unexpected end of input in object") }
+                let member: ShallowMember
+                if bytes[index] == UInt8(ascii: "{") || bytes[index] == UInt8(ascii: "[") {
+                    let start = index
+                    try skipContainer()
+                    member = .raw(start..<index)
+                } else {
+                    member = .scalar(try value(depth: 1))
+                }
+                if members.updateValue(member, forKey: key) != nil {
+                    throw fail("duplicate key \"\(key)\"", at: keyOffset)
+                }
+                skipWhitespace()
+                guard index < bytes.count else { throw fail("unexpected end of input in object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return members
+                } else {
+                    throw fail("expected ',' or '}' in object")
+                }
+            }
+        }
+
+        /// Moves past one object or array, checking brackets, strings and the depth limit.
+        mutating func skipContainer() throws(Error) {
+            var depth = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                    if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth)") }
+                    index += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    index += 1
+                    if depth == 0 { return }
+                case UInt8(ascii: "\""):
+                    index += 1
+                    while true {
+                        guard index < bytes.count else { throw fail("unterminated string") }
+                        let inner = bytes[index]
+                        if inner == UInt8(ascii: "\"") { index += 1; break }
+                        if inner < 0x20 { throw fail("control character in string") }
+                        index += inner == UInt8(ascii: "\\") ? 2 : 1
+                    }
+                default:
+                    index += 1
+                }
+            }
+            throw fail("unexpected end of input in a nested value")
         }
 
         mutating func array(depth: Int) throws(Error) -> JSONValue {

@@ -109,12 +109,26 @@ import WireProtocol
         #expect(try JSONParser.parse(EventFrames.body(of: Self.event()))["metadata"] == .null)
     }
 
-    @Test func dataStoredWithWhiteSpaceDecodesToTheSameJSON() throws {
+    @Test func dataIsPassedOnByteForByte() throws {
         let event = Self.event(data: #" { "b" : 1 , "a" : [ 1.5 ] } "#, metadata: #" { "m" : null } "#)
         let decoded = try EventFrames.decodeBody(EventFrames.body(of: event))
         #expect(try JSONParser.parse(decoded.data) == JSONParser.parse(event.data))
         #expect(try JSONParser.parse(decoded.metadata!) == ["m": nil])
-        #expect(decoded.data == Array(#"{"a":[1.5],"b":1}"#.utf8))
+        // The body's data is sliced out as it was stored, not re-written.
+        #expect(decoded.data == Array(#"{ "b" : 1 , "a" : [ 1.5 ] }"#.utf8))
+    }
+
+    @Test func dataWithBracketsAndQuotesInsideStringsIsSlicedWhole() throws {
+        let data = #"{"s":"a \"}] quote \\","n":[{"x":"]"},[]],"u":"\u007d"}"#
+        let event = Self.event(data: data, metadata: #"["m",{"k":"}"}]"#)
+        let decoded = try EventFrames.decodeBody(EventFrames.body(of: event))
+        #expect(decoded.data == Array(data.utf8))
+        #expect(decoded.metadata == Array(#"["m",{"k":"}"}]"#.utf8))
+    }
+
+    @Test func unbalancedDataIsMalformed() {
+        let body = #"{"position":1,"stream":"s-1","version":0,"type":"T","id":"123e4567-e89b-12d3-a456-426614174000","recordedAt":5,"data":{"a":[1}}"#
+        #expect(wireError { try EventFrames.decodeBody(Array(body.utf8)) }?.code == .malformed)
     }
 
     @Test func aBodyWithoutAMetadataFieldDecodesToNilMetadata() throws {
