@@ -91,10 +91,10 @@ extension OrdersProjection {
             let rows: [Row]
             if let userState {
                 rows = try Row.fetchAll(
-                    db.cachedStatement(sql: "SELECT status, COUNT(*) FROM orders WHERE user_state = ? GROUP BY status"),
+                    db.cachedStatement(sql: "SELECT status, SUM(n) FROM status_counts WHERE user_state = ? GROUP BY status"),
                     arguments: [userState])
             } else {
-                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT status, COUNT(*) FROM orders GROUP BY status"))
+                rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT status, SUM(n) FROM status_counts GROUP BY status"))
             }
             for row in rows {
                 let status: String = row[0]

@@ -31,7 +31,7 @@ public final class OrdersProjection: SQLiteProjection {
     /// - Throws: a file-system or SQLite error when the directory or database cannot be opened.
     public init(directory: String) throws {
         model = try SQLiteReadModel(
-            directory: directory, fileName: Self.fileName, tables: ["orders", "users"], schema: Self.createSchema)
+            directory: directory, fileName: Self.fileName, tables: ["orders", "users", "status_counts"], schema: Self.createSchema)
     }
 
     static func createSchema(_ db: Database) throws {
@@ -53,6 +53,29 @@ public final class OrdersProjection: SQLiteProjection {
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, user_state, amount_cents, order_id);
             CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, created_at, order_id);
+
+            -- Order counts per (status, user state), kept by triggers in the same transaction as
+            -- the orders themselves, so `countByStatus` reads a few rows instead of every order.
+            -- An unknown user state counts under ''.
+            CREATE TABLE IF NOT EXISTS status_counts (
+                status TEXT NOT NULL,
+                user_state TEXT NOT NULL,
+                n INTEGER NOT NULL,
+                PRIMARY KEY (status, user_state)
+            ) WITHOUT ROWID;
+            CREATE TRIGGER IF NOT EXISTS orders_counted_on_insert AFTER INSERT ON orders BEGIN
+                INSERT INTO status_counts VALUES (NEW.status, COALESCE(NEW.user_state, ''), 1)
+                ON CONFLICT (status, user_state) DO UPDATE SET n = n + 1;
+            END;
+            CREATE TRIGGER IF NOT EXISTS orders_counted_on_update AFTER UPDATE OF status, user_state ON orders BEGIN
+                UPDATE status_counts SET n = n - 1 WHERE status = OLD.status AND user_state = COALESCE(OLD.user_state, '');
+                INSERT INTO status_counts VALUES (NEW.status, COALESCE(NEW.user_state, ''), 1)
+                ON CONFLICT (status, user_state) DO UPDATE SET n = n + 1;
+            END;
+            -- A model built before the counts existed gets them once, from its orders.
+            INSERT INTO status_counts (status, user_state, n)
+                SELECT status, COALESCE(user_state, ''), COUNT(*) FROM orders
+                WHERE NOT EXISTS (SELECT 1 FROM status_counts) GROUP BY 1, 2;
             """)
     }
 

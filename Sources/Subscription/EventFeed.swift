@@ -22,7 +22,10 @@ public final class EventFeed: @unchecked Sendable {
         /// No message (event or heartbeat) for this long means a dead link: resubscribe. Milliseconds.
         public var silenceTimeoutMs = 3500
         /// How long one catch-up request may take before it is retried on a fresh socket. Milliseconds.
-        public var requestTimeoutMs = 3000
+        ///
+        /// A request in flight when the write node restarts is lost with it; this is how long the
+        /// feed then stands still (seen as 3 s catch-ups after writer restarts at the old 3000).
+        public var requestTimeoutMs = 1000
         /// SUB receive high-water mark in messages; past it libzmq drops (and the feed backfills).
         public var receiveHighWaterMark: Int32 = 1_000_000
 
