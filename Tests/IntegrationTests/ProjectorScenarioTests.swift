@@ -55,6 +55,10 @@ import WireProtocol
         #expect(californian["result"]?["orders"]?.arrayValue?.compactMap { $0["orderId"]?.stringValue }.sorted() == ["o-4", "o-5"])
         let nevada = try system.query("orders", "ordersByUser", ["userId": "ada"], minPosition: moved)
         #expect(nevada["result"]?["orders"]?.arrayValue?.allSatisfy { $0["userState"] == "Nevada" } == true)
+        #expect(try system.query("orders", "countByStatus", ["userState": "Nevada"], minPosition: moved)["result"]
+                == ["payment_pending": 1, "paid": 1, "shipped": 1, "cancelled": 0])
+        #expect(try system.query("orders", "countByStatus", ["userState": "California"], minPosition: moved)["result"]
+                == ["payment_pending": 2, "paid": 0, "shipped": 0, "cancelled": 0])
 
         // Every projector answers stats with lag figures and stops cleanly.
         for name in SystemHarness.allProjectors {
