@@ -31,7 +31,12 @@ def parse(path: Path) -> list[Entry]:
         if not line or line.startswith("#") or ":" not in line:
             continue
         name, command = line.split(":", 1)
-        entries.append(Entry(name.strip(), shlex.split(command)))
+        argv = shlex.split(command)
+        # `exec` is for the shell a Procfile runner starts (so the signal reaches the process
+        # itself); the experiment starts the process directly.
+        if argv and argv[0] == "exec":
+            argv = argv[1:]
+        entries.append(Entry(name.strip(), argv))
     return entries
 
 
