@@ -93,6 +93,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private func processBatch() throws {
         let started = monotonicNanoseconds()
         defer { statistics.batchNanoseconds += monotonicNanoseconds() - started }
+        cache.trimBetweenBatches()
         var received = 0
         while received < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
             received += 1

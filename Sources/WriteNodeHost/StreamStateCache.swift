@@ -48,5 +48,15 @@ struct StreamStateCache<D: Domain> {
 
     mutating func forgetAll() { entries.removeAll(keepingCapacity: true) }
 
+    /// Most streams kept; past it the cache starts over (every entry reloads from the store on
+    /// use), so memory stays bounded however many orders the log holds.
+    static var capacity: Int { 500_000 }
+
+    /// Empties the cache when it is over capacity. Call between batches only: within a batch the
+    /// entries carry provisional state that the store does not have yet.
+    mutating func trimBetweenBatches() {
+        if entries.count > Self.capacity { entries.removeAll() }
+    }
+
     var count: Int { entries.count }
 }
