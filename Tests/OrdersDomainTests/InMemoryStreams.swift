@@ -1,3 +1,4 @@
+import TestSupport
 import EventStore
 import Foundation
 import OrdersDomain
@@ -76,17 +77,6 @@ struct InMemoryStreams {
     }
 }
 
-/// Runs `body`, which must throw a `WireError`, and returns it (nil when it did not throw one).
-func wireError(_ body: () throws -> some Any) -> WireError? {
-    do {
-        _ = try body()
-        return nil
-    } catch let error as WireError {
-        return error
-    } catch {
-        return nil
-    }
-}
 
 /// The JSON an append's only event carries, parsed.
 func eventData(_ requests: [AppendRequest]) throws -> JSONValue {

@@ -1,3 +1,4 @@
+import TestSupport
 import OrdersDomain
 import Testing
 import WireProtocol

@@ -123,16 +123,4 @@ enum OrdersTestSupport {
             try body(make(directory), directory)
         }
     }
-
-    /// The `WireError` a query throws, or nil when it does not throw one.
-    static func wireError(_ body: () throws -> JSONValue) -> WireError? {
-        do {
-            _ = try body()
-            return nil
-        } catch let error as WireError {
-            return error
-        } catch {
-            return WireError(.internal, "not a WireError: \(error)")
-        }
-    }
 }

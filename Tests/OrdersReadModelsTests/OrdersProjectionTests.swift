@@ -1,3 +1,4 @@
+import TestSupport
 import EventStore
 import OrdersDomain
 import OrdersReadModels
@@ -173,13 +174,13 @@ import WireProtocol
     ] as [(String, JSONValue, String)])
     func invalidParams(query: String, params: JSONValue, message: String) throws {
         try Support.withModel(OrdersProjection.init(directory:)) { (model, _) throws in
-            #expect(Support.wireError { try model.query(query, params: params) } == WireError(.invalidArgument, message))
+            #expect(wireError { try model.query(query, params: params) } == WireError(.invalidArgument, message))
         }
     }
 
     @Test func unknownQuery() throws {
         try Support.withModel(OrdersProjection.init(directory:)) { (model, _) throws in
-            #expect(Support.wireError { try model.query("ordersByColour", params: [:] ) } == WireError(
+            #expect(wireError { try model.query("ordersByColour", params: [:] ) } == WireError(
                 .unknownQuery,
                 "unknown query 'ordersByColour' (orders answers: order, ordersByStatus, ordersByUser, countByStatus)"))
             #expect(model.queryNames == ["order", "ordersByStatus", "ordersByUser", "countByStatus"])

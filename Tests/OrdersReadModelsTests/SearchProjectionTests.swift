@@ -1,3 +1,4 @@
+import TestSupport
 import EventStore
 import OrdersReadModels
 import Testing
@@ -140,13 +141,13 @@ import WireProtocol
     ] as [(JSONValue, String)])
     func invalidParams(params: JSONValue, message: String) throws {
         try withSeededModel { (model, _) throws in
-            #expect(Support.wireError { try model.query("search", params: params) } == WireError(.invalidArgument, message))
+            #expect(wireError { try model.query("search", params: params) } == WireError(.invalidArgument, message))
         }
     }
 
     @Test func unknownQuery() throws {
         try Support.withModel(SearchProjection.init(directory:)) { (model, _) throws in
-            #expect(Support.wireError { try model.query("find", params: ["text": "red"]) }
+            #expect(wireError { try model.query("find", params: ["text": "red"]) }
                 == WireError(.unknownQuery, "unknown query 'find' (search answers: search)"))
             #expect(model.queryNames == ["search"])
             #expect(model.category == "order")

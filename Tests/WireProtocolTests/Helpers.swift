@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import WireProtocol
 
@@ -16,17 +17,6 @@ func parseError(_ bytes: [UInt8]) -> JSONParser.Error? {
     }
 }
 
-/// Runs `body`, which must throw a `WireError`, and returns it (nil when it did not throw one).
-func wireError(_ body: () throws -> some Any) -> WireError? {
-    do {
-        _ = try body()
-        return nil
-    } catch let error as WireError {
-        return error
-    } catch {
-        return nil
-    }
-}
 
 /// A seeded generator (SplitMix64), so a failing randomized test fails the same way again.
 struct SeededGenerator: RandomNumberGenerator {
