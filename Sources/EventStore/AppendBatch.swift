@@ -45,7 +45,7 @@ struct AppendBatch {
         try db.inTransaction(.immediate) {
             var head = try self.head ?? EventQueries.headPosition(db)
             let statements = try Statements(db)
-            let recordedAt = Self.wallClockNanoseconds()
+            let recordedAt = wallClockNanoseconds()
             for request in requests {
                 results.append(try append(request, db: db, statements: statements, head: &head, recordedAt: recordedAt, cache: &cache))
             }
@@ -76,14 +76,15 @@ struct AppendBatch {
         if let problem = Self.problem(with: request) {
             return .failure(EventStoreError(.invalidArgument, problem))
         }
+        if let duplicate = Self.duplicateId(in: request.events) {
+            return .failure(EventStoreError(.idempotencyConflict, "event id \(duplicate) appears more than once in the append to stream \(stream)"))
+        }
         if request.checkIdempotency {
             switch try Self.checkIdempotency(request, db: db, findId: statements.findId) {
             case .new: break
             case .retry(let original): return .success(original)
             case .conflict(let message): return .failure(EventStoreError(.idempotencyConflict, message))
             }
-        } else if let duplicate = Self.duplicateId(in: request.events) {
-            return .failure(EventStoreError(.idempotencyConflict, "event id \(duplicate) appears more than once in the append to stream \(stream)"))
         }
 
         let current = try version(of: stream, db: db, cache: &cache)
@@ -171,9 +172,6 @@ struct AppendBatch {
     /// lookup sees them too.
     static func checkIdempotency(_ request: AppendRequest, db: Database, findId: RawStatement) throws -> Idempotency {
         let stream = request.stream
-        if let duplicate = duplicateId(in: request.events) {
-            return .conflict("event id \(duplicate) appears more than once in the append to stream \(stream)")
-        }
         var found: [(index: Int, stream: String, version: Int64)] = []
         for (index, event) in request.events.enumerated() {
             findId.bind(event.id, at: 1)
@@ -220,12 +218,5 @@ struct AppendBatch {
         }
         var seen = Set<UUID>(minimumCapacity: events.count)
         return events.first { !seen.insert($0.id).inserted }?.id
-    }
-
-    /// Nanoseconds since the Unix epoch, from the real-time clock.
-    static func wallClockNanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 }

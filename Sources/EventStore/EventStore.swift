@@ -76,8 +76,7 @@ public final class EventStore: Sendable {
                 guard mode?.lowercased() == "wal" else {
                     throw EventStoreError(.io, "\(path) cannot use WAL journal mode (SQLite answered \(mode ?? "nothing"))")
                 }
-                try EventStoreSchema.checkGapFree(db, path: path)
-                head = try EventQueries.headPosition(db)
+                head = try EventStoreSchema.checkGapFree(db, path: path)
             }
         } catch {
             try? queue.close()
@@ -166,8 +165,25 @@ public final class EventStore: Sendable {
     }
 
     /// Events of one stream from `version` on, in version order, at most `limit` (1...100_000).
+    ///
+    /// A read from version 0 that comes back short has seen the whole stream, so it also fills the
+    /// version cache: the write node folds a stream this way before it appends to it, and the
+    /// append then needs no second lookup inside its transaction.
     public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000) throws -> [RecordedEvent] {
-        try read { try EventQueries.readStream($0, stream: stream, fromVersion: version, limit: limit) }
+        try state.withLock { state in
+            let events: [RecordedEvent]
+            do {
+                events = try Self.open(state.queue, directory: directory).inDatabase {
+                    try EventQueries.readStream($0, stream: stream, fromVersion: version, limit: limit)
+                }
+            } catch {
+                throw EventStoreError.translating(error, path: databasePath, action: "read")
+            }
+            if version == 0, events.count < limit {
+                state.versions[stream] = events.last?.version ?? -1
+            }
+            return events
+        }
     }
 
     /// Events of the global log with position > `position`, in order, at most `limit` (1...100_000), filtered.

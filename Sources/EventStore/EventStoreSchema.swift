@@ -79,8 +79,12 @@ enum EventStoreSchema {
         }
     }
 
-    /// The cheap invariant checked on every open: positions are exactly 1...count.
-    static func checkGapFree(_ db: Database, path: String) throws {
+    /// The invariant checked on every open (one pass over the primary key): positions are exactly
+    /// 1...count.
+    ///
+    /// - Returns: the head position.
+    @discardableResult
+    static func checkGapFree(_ db: Database, path: String) throws -> Int64 {
         let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0) FROM events")
         let count: Int64 = row?[0] ?? 0
         let first: Int64 = row?[1] ?? 0
@@ -88,5 +92,6 @@ enum EventStoreSchema {
         guard count == last, count == 0 || first == 1 else {
             throw EventStoreError(.damaged, "\(path) is not gap-free: \(count) events but positions \(first)...\(last)")
         }
+        return last
     }
 }

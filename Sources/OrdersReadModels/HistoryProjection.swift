@@ -81,10 +81,8 @@ public final class HistoryProjection: SQLiteProjection {
     }
 
     private func applyCreated(_ event: RecordedEvent, _ db: Database) throws {
-        guard case .object(let fields)? = try? JSONParser.parse(event.data),
-            case .string(let orderId)? = fields["orderId"],
-            case .string(let userId)? = fields["userId"],
-            case .int(let amountCents)? = fields["amountCents"]
+        guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
+            let userId = data.string("userId"), let amountCents = data.int("amountCents")
         else { return }
         let month = HistoryMonth(epochNanoseconds: event.recordedAt).text
         let insertOrder = try db.cachedStatement(
@@ -106,9 +104,7 @@ public final class HistoryProjection: SQLiteProjection {
     }
 
     private func applyCancelled(_ event: RecordedEvent, _ db: Database) throws {
-        guard case .object(let fields)? = try? JSONParser.parse(event.data),
-            case .string(let orderId)? = fields["orderId"]
-        else { return }
+        guard let data = OrdersEventFields(event), let orderId = data.string("orderId") else { return }
         // The bucket is the order's creation month and user, whatever the cancellation says.
         let findOrder = try db.cachedStatement(
             sql: "SELECT month, user_id, position, amount_cents FROM bucket_orders WHERE order_id = ? AND cancelled = 0")
@@ -129,8 +125,6 @@ public final class HistoryProjection: SQLiteProjection {
         addCancelled.setUncheckedArguments([amountCents, month, userId])
         try addCancelled.execute()
     }
-
-    public func reset() throws { try model.reset() }
 
     /// Answers `monthly {userId, from, to}`.
     ///

@@ -20,12 +20,6 @@ struct OrdersEventFields {
     /// The order status an order event's type implies (the data's `status` repeats it), or nil
     /// for other types.
     static func status(after type: String) -> String? {
-        switch type {
-        case "OrderCreated": "payment_pending"
-        case "PaymentConfirmed": "paid"
-        case "OrderShipped": "shipped"
-        case "OrderCancelled": "cancelled"
-        default: nil
-        }
+        StatusOrderState(eventType: type)?.name
     }
 }

@@ -7,7 +7,7 @@ import WireProtocol
 /// An absent `params` (JSON `null`) reads as `{}`, so parameterless queries need not send one.
 struct OrdersQueryReader {
     /// The order statuses, in lifecycle order.
-    static let statuses = ["payment_pending", "paid", "shipped", "cancelled"]
+    static let statuses = StatusOrderState.allCases.map(\.name)
 
     /// Longest free-text filter value (`userState`), in UTF-8 bytes.
     static let maxFilterBytes = 200
@@ -23,8 +23,7 @@ struct OrdersQueryReader {
     ///
     /// - Throws: `.invalidArgument` when it is present but not an integer (`null` included) or out of range.
     func int(_ key: String, in range: ClosedRange<Int64>, default defaultValue: Int64) throws(WireError) -> Int64 {
-        guard fields.fields[key] != nil else { return defaultValue }
-        return try fields.int(key, in: range)
+        try fields.int(key, in: range, default: defaultValue)
     }
 
     /// An order status, one of `statuses`.

@@ -86,9 +86,7 @@ public final class StatusProjection: Projection {
     private func applyEvent(_ event: RecordedEvent) {
         // Type first, so that events this model ignores cost no JSON parse.
         guard let status = StatusOrderState(eventType: event.type),
-            case .object(let fields)? = try? JSONParser.parse(event.data),
-            case .string(let orderId)? = fields["orderId"],
-            case .string(let userId)? = fields["userId"]
+            let data = OrdersEventFields(event), let orderId = data.string("orderId"), let userId = data.string("userId")
         else { return }
         if orders[orderId] != nil {
             orders[orderId]!.status = status
@@ -142,9 +140,7 @@ public final class StatusProjection: Projection {
         case "userOrders":
             let reader = try FieldReader(params, path: "params")
             let userId = try reader.id("userId")
-            let limit =
-                reader.fields["limit"] == nil
-                ? Self.defaultUserOrdersLimit : try reader.int("limit", in: 1...Self.maxUserOrdersLimit)
+            let limit = try reader.int("limit", in: 1...Self.maxUserOrdersLimit, default: Self.defaultUserOrdersLimit)
             let orderIds = userOrders[userId] ?? []
             let listed = orderIds.prefix(Int(limit)).map { orderId -> JSONValue in
                 ["orderId": .string(orderId), "status": .string(orders[orderId]!.status.name)]
@@ -174,6 +170,6 @@ public final class StatusProjection: Projection {
         return digest.hex
     }
 
-    /// Number of orders in memory (for benchmarks and `health`).
+    /// Number of orders in memory (for tests and benchmarks).
     public var orderCount: Int { orders.count }
 }

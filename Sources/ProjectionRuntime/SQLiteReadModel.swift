@@ -14,6 +14,8 @@ import GRDB
 /// `journal_size_limit` truncates the WAL back afterwards.
 public final class SQLiteReadModel: @unchecked Sendable {
     public let queue: DatabaseQueue
+    private static let checkpointSchema =
+        "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)"
     public let path: String
     private let schema: (Database) throws -> Void
     private let tables: [String]
@@ -38,7 +40,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
         self.schema = schema
         self.tables = tables
         try queue.write { db in
-            try db.execute(sql: "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)")
+            try db.execute(sql: Self.checkpointSchema)
             try schema(db)
         }
     }
@@ -69,7 +71,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
     public func reset() throws {
         try queue.write { db in
             for table in tables + ["checkpoint"] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
-            try db.execute(sql: "CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)")
+            try db.execute(sql: Self.checkpointSchema)
             try schema(db)
         }
     }

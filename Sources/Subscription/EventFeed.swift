@@ -109,7 +109,7 @@ public final class EventFeed: @unchecked Sendable {
         while events.count < limit, let frames = try subscriber.receive(dontWait: true) {
             lastHeard = monotonicNanoseconds()
             guard frames.count == 3, let header = EventFrames.Header(bytes: frames[1]) else { continue }
-            if frames[0] == Array(EventFrames.heartbeatTopic.utf8) {
+            if frames[0] == EventFrames.heartbeatTopicBytes {
                 if let heartbeat = try? EventFrames.Heartbeat(body: frames[2]) { noteHeartbeat(heartbeat) }
                 if needsCatchUp { break }
                 continue
@@ -124,8 +124,6 @@ public final class EventFeed: @unchecked Sendable {
                 break
             }
             guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
-            // Topic prefixes are only a coarse filter; the category itself must match exactly.
-            if let category = configuration.category, event.category != category { continue }
             events.append(event)
             position = event.position
             head = max(head, position)

@@ -11,13 +11,16 @@ public enum EventFrames {
     public static let eventTopicPrefix = "e:"
     public static let heartbeatTopic = "h"
 
+    /// The topic of a heartbeat, as bytes (compared against every received frame).
+    public static let heartbeatTopicBytes = Array(heartbeatTopic.utf8)
+
     /// The topic of an event: `e:<category>:<type>`.
     public static func topic(category: String, type: String) -> [UInt8] {
-        Array("e:\(category):\(type)".utf8)
+        Array("\(eventTopicPrefix)\(category):\(type)".utf8)
     }
 
     /// The subscription prefix that selects one category's events.
-    public static func subscription(category: String) -> String { "e:\(category):" }
+    public static func subscription(category: String) -> String { "\(eventTopicPrefix)\(category):" }
 
     /// Position data of one published event, big-endian u64/i64 ×4 on the wire.
     public struct Header: Sendable, Equatable {
@@ -61,9 +64,11 @@ public enum EventFrames {
     }
 
     /// The three frames that publish `event`.
-    public static func frames(for event: RecordedEvent, previousInCategory: Int64) -> [[UInt8]] {
+    ///
+    /// - Parameter category: `event.category`, when the caller has it already.
+    public static func frames(for event: RecordedEvent, category: String? = nil, previousInCategory: Int64) -> [[UInt8]] {
         [
-            topic(category: event.category, type: event.type),
+            topic(category: category ?? event.category, type: event.type),
             Header(position: event.position, previousInCategory: previousInCategory,
                    version: event.version, recordedAt: event.recordedAt).bytes,
             body(of: event),
@@ -145,7 +150,7 @@ public enum EventFrames {
                 "categories": .object(categoryHeads.mapValues { .int($0) }),
             ]
             return [
-                Array(EventFrames.heartbeatTopic.utf8),
+                EventFrames.heartbeatTopicBytes,
                 Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt).bytes,
                 body.jsonBytes,
             ]

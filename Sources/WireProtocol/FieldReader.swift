@@ -1,6 +1,4 @@
-import WireProtocol
-
-/// Reads and validates the fields of a command's `data` object.
+/// Reads and validates the fields of a JSON object: a command's `data`, a query's `params`.
 ///
 /// Every failure is a `WireError(.invalidArgument, …)` whose message names the field's path
 /// (`data.amountCents`) and states what was wrong. Fields nobody asks for are ignored, so a
@@ -117,6 +115,12 @@ public struct FieldReader: Sendable {
         }
         if number > range.upperBound { throw invalid(key, "must be at most \(range.upperBound), got \(number)") }
         return number
+    }
+
+    /// Like `int(_:in:)`, but an absent field gives `defaultValue`.
+    public func int(_ key: String, in range: ClosedRange<Int64>, default defaultValue: Int64) throws(WireError) -> Int64 {
+        guard fields[key] != nil else { return defaultValue }
+        return try int(key, in: range)
     }
 
     static func isIdByte(_ byte: UInt8) -> Bool {

@@ -114,12 +114,33 @@ public struct JSONParser {
 
         mutating func object(depth: Int) throws(Error) -> JSONValue {
             if depth > JSONParser.maxDepth { throw fail("nesting deeper than \(JSONParser.maxDepth)") }
+            return .object(try members { cursor throws(Error) in try cursor.value(depth: depth) })
+        }
+
+        /// An object whose object and array members are left as byte ranges (`parseShallowObject`).
+        mutating func shallowObject() throws(Error) -> [String: ShallowMember] {
+            try members { cursor throws(Error) in
+                guard cursor.index < cursor.bytes.count else { throw cursor.fail("unexpected end of input in object") }
+                let first = cursor.bytes[cursor.index]
+                guard first == UInt8(ascii: "{") || first == UInt8(ascii: "[") else {
+                    return .scalar(try cursor.value(depth: 1))
+                }
+                let start = cursor.index
+                try cursor.skipContainer()
+                return .raw(start..<cursor.index)
+            }
+        }
+
+        /// The members of the object at `index` (its `{`), each value read by `readValue`.
+        mutating func members<Member>(
+            _ readValue: (inout Cursor) throws(Error) -> Member
+        ) throws(Error) -> [String: Member] {
             index += 1
-            var members: [String: JSONValue] = [:]
+            var members: [String: Member] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return members
             }
             while true {
                 skipWhitespace()
@@ -131,53 +152,11 @@ public struct JSONParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
                 index += 1
                 skipWhitespace()
-                let member = try value(depth: depth)
+                let member = try readValue(&self)
                 if members.updateValue(member, forKey: key) != nil {
                     // Keys are Swift strings, which compare by canonical equivalence: "é" and
                     // "e\u{301}" are one key here, so both in one object are rejected as duplicates
                     // rather than one silently replacing the other.
-                    throw fail("duplicate key \"\(key)\"", at: keyOffset)
-                }
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("unexpected end of input in object") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(members)
-                } else {
-                    throw fail("expected ',' or '}' in object")
-                }
-            }
-        }
-
-        mutating func shallowObject() throws(Error) -> [String: ShallowMember] {
-            index += 1
-            var members: [String: ShallowMember] = [:]
-            skipWhitespace()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return members
-            }
-            while true {
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let keyOffset = index
-                let key = try string()
-                skipWhitespace()
-                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw fail("expected ':' after key") }
-                index += 1
-                skipWhitespace()
-                guard index < bytes.count else { throw fail("unexpected end of input in object") }
-                let member: ShallowMember
-                if bytes[index] == UInt8(ascii: "{") || bytes[index] == UInt8(ascii: "[") {
-                    let start = index
-                    try skipContainer()
-                    member = .raw(start..<index)
-                } else {
-                    member = .scalar(try value(depth: 1))
-                }
-                if members.updateValue(member, forKey: key) != nil {
                     throw fail("duplicate key \"\(key)\"", at: keyOffset)
                 }
                 skipWhitespace()

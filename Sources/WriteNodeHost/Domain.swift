@@ -33,7 +33,8 @@ public struct StreamState<State: Sendable>: Sendable {
 /// A domain the write node hosts: commands in, events out.
 ///
 /// The write node decides the commands of one batch one after another, each seeing the
-/// effects of those before it, and appends all of their events in one transaction.
+/// effects of those before it, and appends all of their events in one transaction — except that
+/// a command reading a stream a generic append of the same batch changed commits the batch first.
 public protocol Domain: Sendable {
     associatedtype State: Sendable
 

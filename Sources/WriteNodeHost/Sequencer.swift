@@ -184,7 +184,23 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         for (index, result) in results.enumerated() {
             if case .failure = result { cache.forget(requests[index].stream) }
         }
-        for stream in touchedByAppend { cache.forget(stream) }
+
+        // Only events this batch wrote are published: an idempotent retry returns the original
+        // events, which may be from this very batch and must not go out (or move a category head)
+        // twice. The heads move before anything is sent, so even a send that fails cannot leave a
+        // heartbeat understating them (a filtered feed would then skip what it never received).
+        var publications: [[[UInt8]]] = []
+        var published = headBefore
+        for case .success(let events) in results {
+            for event in events where event.position > published {
+                published = event.position
+                let category = event.category
+                let previous = categoryHeads[category] ?? 0
+                categoryHeads[category] = event.position
+                publications.append(EventFrames.frames(for: event, category: category, previousInCategory: previous))
+            }
+        }
+        statistics.eventsAppended += publications.count
 
         for item in pending {
             let reply: [UInt8]
@@ -200,20 +216,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
             try send(item.route + [reply])
         }
-
-        // Only events this batch wrote are published: an idempotent retry returns the original
-        // events, which may be from this very batch and must not go out (or move a category head) twice.
-        var published = headBefore
-        for case .success(let events) in results {
-            for event in events where event.position > published {
-                published = event.position
-                let category = event.category
-                let previous = categoryHeads[category] ?? 0
-                categoryHeads[category] = event.position
-                statistics.eventsAppended += 1
-                // PUB never blocks: past the high-water mark it drops, and subscribers backfill.
-                try publisher.send(EventFrames.frames(for: event, previousInCategory: previous), dontWait: true)
-            }
+        for frames in publications {
+            // PUB never blocks: past the high-water mark it drops, and subscribers backfill.
+            try publisher.send(frames, dontWait: true)
         }
     }
 

@@ -2,9 +2,10 @@ import EventStore
 
 /// The decide-time state of every stream the write node has touched: version and folded domain state.
 ///
-/// The write node is the only writer, so once a stream is loaded the cache stays exact as long as
-/// every committed event is folded in (`commit`) and anything uncertain is forgotten (`forget`).
-/// Decisions inside a batch update it provisionally, so later commands in the same batch see them.
+/// The write node is the only writer, so once a stream is loaded the cache stays exact: decisions
+/// fold their events in as they are made (`applyProvisionally`), so later commands in the same
+/// batch see them, and a stream whose append failed or that a generic append changed is
+/// forgotten (`forget`) and folded again from the store when next needed.
 struct StreamStateCache<D: Domain> {
     private var entries: [String: StreamState<D.State>] = [:]
     let domain: D

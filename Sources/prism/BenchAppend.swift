@@ -59,9 +59,8 @@ struct BenchAppend: ParsableCommand {
 
         let (histogram, failures) = results.snapshot()
         let appended = Double(histogram.totalCount)
-        let batches = (after?["batches"]?.intValue ?? 0) - (before?["batches"]?.intValue ?? 0)
         func delta(_ key: String) -> Int64 { (after?[key]?.intValue ?? 0) - (before?[key]?.intValue ?? 0) }
-        let appendMs = delta("appendMs"), batchMs = delta("batchMs")
+        let batches = delta("batches"), appendMs = delta("appendMs"), batchMs = delta("batchMs")
         func micros(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         let summary: JSONValue = [
             "clients": .int(Int64(clients)), "inflight": .int(Int64(inflight)), "events": .int(Int64(appended)),
@@ -91,7 +90,7 @@ struct BenchAppend: ParsableCommand {
 /// Latencies merged from every client thread.
 final class BenchResults: @unchecked Sendable {
     private let lock = NSLock()
-    private var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+    private var histogram = makeLatencyHistogram()
     private var failures = 0
 
     func add(_ result: (Histogram<UInt64>, Int)) {
@@ -116,7 +115,7 @@ struct BenchClient: Sendable {
     static let errorPrefix = Array("{\"error\"".utf8)
 
     func run() -> (Histogram<UInt64>, Int) {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var histogram = makeLatencyHistogram()
         var failures = 0
         do {
             let socket = try Socket(context, .dealer)

@@ -77,7 +77,7 @@ struct BenchQuery: ParsableCommand {
     }
 
     private static func runClient(index: Int, context: Context, endpoint: String, body: [UInt8], count: Int) -> (Histogram<UInt64>, Int) {
-        var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+        var histogram = makeLatencyHistogram()
         var failures = 0
         do {
             let socket = try Socket(context, .dealer)

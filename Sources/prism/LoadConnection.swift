@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import Histogram
 import WireProtocol
@@ -73,7 +74,7 @@ struct LoadConnection: Sendable {
     let size: Int
     let seed: UInt64
     let runPrefix: String
-    /// Every this many commands is followed by a visibility probe; 0: never.
+    /// Every this many commands (at least 1) is followed by a visibility probe.
     let visibilitySample: Int
     /// The probers' job endpoints (inproc), one per projector.
     let probeJobEndpoints: [String]
@@ -199,7 +200,7 @@ struct LoadConnection: Sendable {
                 piece.sendLag.recordNanoseconds(now - next)
                 piece.sent += 1
                 inflightIntended.append(next)
-                inflightProbe.append(visibilitySample > 0 && !jobSockets.isEmpty && scheduled % visibilitySample == 0)
+                inflightProbe.append(!jobSockets.isEmpty && scheduled % visibilitySample == 0)
                 scheduled += 1
                 next = intendedTime(after: next)
             }

@@ -6,8 +6,8 @@
 /// Users are registered before the timed phase and shared by all connections: PlaceOrder and
 /// ChangeUserAddress are valid for any registered user.
 struct LoadWorkload {
-    /// The five commands of the mix, with their share in percent.
-    enum Kind: CaseIterable {
+    /// The five commands of the mix; their shares are drawn in `next()`.
+    enum Kind {
         case placeOrder, confirmPayment, shipOrder, cancelOrder, changeUserAddress
     }
 

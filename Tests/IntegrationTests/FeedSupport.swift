@@ -64,6 +64,8 @@ final class FeedFollower: @unchecked Sendable {
         var polls = 0
         var lastError: String?
         var thrown: String?
+        /// Whether the feed was replaying from the catch-up endpoint after the last poll.
+        var catchingUp = true
     }
 
     private let state = Locked(Snapshot())
@@ -88,6 +90,7 @@ final class FeedFollower: @unchecked Sendable {
                         snapshot.gapsRepaired = feed.gapsRepaired
                         snapshot.resubscriptions = feed.resubscriptions
                         snapshot.lastError = feed.lastError
+                        snapshot.catchingUp = feed.isCatchingUp
                     }
                 } catch {
                     state.withLock { $0.thrown = "\(error)" }

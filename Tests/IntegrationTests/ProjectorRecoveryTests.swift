@@ -34,13 +34,17 @@ import WireProtocol
             }.start()
         }
 
+        /// Counts only commands the write node acknowledged: a timeout or a rejection is no progress.
         private func record(_ reply: JSONValue?) {
+            guard reply?["ok"] == .bool(true), let position = reply?["position"]?.intValue else { return }
             acknowledged.withLock { $0 += 1 }
-            if let position = reply?["position"]?.intValue { lastPosition.withLock { $0 = max($0, position) } }
+            lastPosition.withLock { $0 = max($0, position) }
         }
 
         func waitFor(acknowledged count: Int, timeout: Duration = .seconds(60)) throws {
-            try waitUntil(timeout: timeout) { self.acknowledged.withLock { $0 } >= count }
+            guard waitUntil(timeout: timeout, { self.acknowledged.withLock { $0 } >= count }) else {
+                throw TestFailure("only \(acknowledged.withLock { $0 }) of \(count) commands acknowledged within \(timeout)")
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import EventStore
 import Foundation
 import OrdersDomain
@@ -85,12 +86,7 @@ func applyInBatches(_ projection: any Projection, _ events: [RecordedEvent], siz
 
 /// The `WireError` a query throws, or nil when it succeeds or throws something else.
 func queryError(_ projection: any Projection, _ name: String, _ params: JSONValue) -> WireError? {
-    do {
-        _ = try projection.query(name, params: params)
-        return nil
-    } catch {
-        return error as? WireError
-    }
+    wireError { try projection.query(name, params: params) }
 }
 
 /// Whether to run the benchmarks, which print figures rather than assert them:

@@ -54,7 +54,7 @@ public final class LossyPublishProxy: @unchecked Sendable {
             downstream.close(linger: 0)
         }
         var poller = Poller([upstream])
-        let heartbeat = Array(EventFrames.heartbeatTopic.utf8)
+        let heartbeat = EventFrames.heartbeatTopicBytes
         do {
             while true {
                 guard try poller.poll(timeout: 100)[0].readable else { continue }

@@ -51,7 +51,10 @@ public final class ManagedProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    /// Signals the process if it is still running (a reaped pid may already belong to another).
+    public func signal(_ number: Int32) {
+        if process.isRunning { kill(process.processIdentifier, number) }
+    }
 
     /// Waits for the process to exit, at most `timeout` seconds.
     ///

@@ -1,4 +1,4 @@
-import Glibc
+import Foundation
 
 /// Wall-clock time in nanoseconds since the Unix epoch (what `recordedAt` and heartbeats carry).
 public func wallClockNanoseconds() -> Int64 {
