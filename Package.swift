@@ -124,9 +124,18 @@ let package = Package(
         ),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["ZeroMQ", "WireProtocol", "EventStore"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EventStoreTests",
+            dependencies: ["EventStore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(

@@ -85,3 +85,30 @@ import WireProtocol
         #expect(harness.close() == 0)
     }
 }
+
+/// A batch whose transaction fails at commit gets `Unavailable` for every append in it, publishes
+/// nothing, and the node goes on at the same head.
+@Suite struct StoreFailureTests {
+    @Test func failedCommitAnswersUnavailableAndTheNodeContinues() throws {
+        let harness = try WriteNodeHarness()
+        defer { harness.close() }
+        #expect(try harness.registerUser("u1")["position"] == 1)
+        #expect(harness.node.stop() == 0)
+        try installFailingInsertTrigger(inStoreAt: harness.node.dataDirectory.path)
+        try harness.node.start()
+
+        // Pipelined on one connection, these two appends share a batch; the second makes it fail.
+        let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
+        for type in ["NoteAdded", "Boom"] {
+            try dealer.send(["append": ["stream": "note-1", "events": [["id": .string(UUID().uuidString), "type": .string(type)]]]])
+        }
+        let replies = try (0..<2).map { _ in try dealer.receive() }
+        let codes = replies.map(\.errorCode)
+        #expect(codes.contains("Unavailable"), "\(replies)")
+        #expect(replies.allSatisfy { $0.isOK || $0.errorCode == "Unavailable" })
+
+        let next = try harness.client.command("ChangeUserAddress", ["userId": "u1", "state": "Ohio"])
+        let written = replies.filter(\.isOK).count
+        #expect(next["position"] == .int(Int64(2 + written)), "the head did not move for the failed batch")
+    }
+}
