@@ -1,233 +1,181 @@
 import Foundation
-import GRDB
 import Synchronization
 
-/// The write side's durable log, in SQLite (WAL, `synchronous=FULL`): `<directory>/events.sqlite`.
+/// The write side's durable log: segment files of checksummed groups, one `fdatasync` per group,
+/// and every index off the commit path (`docs/STORAGE.md`).
+///
+/// Appending is three steps, so that a write node can decide group N+1 while group N syncs:
+/// `stage` checks expected versions and ids against memory and assigns positions (the sequencer's
+/// thread), `write` encodes, writes and syncs the group (the committer's thread), and `confirm`
+/// makes it visible to readers and the indexer (or `abandon` drops it). At most one batch is
+/// staged at a time. `append` does all three, for callers that do not pipeline.
 ///
 /// Exactly one `EventStore` per data directory may be open (an exclusive `flock` on
-/// `<directory>/write-node.lock`, even within one process); any number of `EventLogReader`s
-/// may read beside it. Calls are serialized by an internal lock, so the store may be handed
-/// to the thread that owns it, but it is built for one owner calling `append` in a loop.
-public final class EventStore: Sendable {
+/// `<directory>/write-node.lock`). Reads are thread-safe and see durable events only.
+public final class EventStore: @unchecked Sendable {
     /// The data directory.
     public let directory: String
-    /// `<directory>/events.sqlite`.
-    public let databasePath: String
+    public let options: Options
+    let index: LogIndex
+    private let lock: StoreLock
+    let indexer: Indexer
+    /// Replaced when the log is reopened after a failed write; touched by the committer only
+    /// while a batch is staged, and by the sequencer only when none is.
+    var writer: LogWriter
+    let visible: Mutex<Visible>
+    let sequencing: Mutex<Sequencing>
+    /// Read-only descriptors of the segments, for readers (the writer's may be closed and reopened).
+    let readFiles = Mutex<[Int64: any LogFile]>([:])
 
-    private let state: Mutex<State>
+    /// Tunables of a store; the write node's flags map onto them.
+    public struct Options: Sendable {
+        /// Capacity of a new segment file, in bytes. Default 256 MiB.
+        public var segmentBytes = 256 << 20
+        /// Most event ids the idempotency window holds. Default 1,000,000.
+        public var idWindowEvents = 1_000_000
+        /// Oldest id the window holds, in seconds; 0 for no age limit. Default 0.
+        public var idWindowSeconds = 0
+        /// Most stream heads kept in memory before those already indexed are dropped. Default 1,000,000.
+        public var maxCachedStreams = 1_000_000
+        /// Most events the indexer writes in one transaction. Default 50,000.
+        public var indexBatchEvents = 50_000
+        var fileSystem: any LogFileSystem = POSIXFileSystem()
 
-    /// Everything that changes, guarded by `state`.
-    struct State {
-        /// Nil once closed.
-        var queue: DatabaseQueue?
-        var lock: StoreLock?
-        /// Position of the last committed event; nil when it must be reloaded after a failed transaction.
-        var head: Int64?
-        /// Last committed version per stream, -1 for "no events"; filled lazily, updated only after
-        /// a commit, dropped when a transaction fails.
-        var versions: [String: Int64] = [:]
+        public init() {}
     }
 
-    /// The version cache is dropped when it grows past this many streams (it refills lazily).
-    static let maxCachedStreams = 1_000_000
+    /// What readers see: the durable log.
+    struct Visible {
+        /// Last durable position.
+        var head: Int64
+        /// Last indexed position.
+        var indexed: Int64
+        /// Durable groups not yet indexed, in order.
+        var tail: [LogGroup] = []
+        var categoryHeads: [String: Int64]
+        /// Why appends are refused, while they are (a failed write or sync).
+        var failure: EventStoreError?
+        var closed = false
+    }
 
-    /// Opens (creating if needed) the store in `directory`, taking its exclusive lock.
-    ///
-    /// Creates the directory with its parents. Never deletes or rewrites a file it does not recognize.
-    /// - Parameters:
-    ///   - directory: The data directory.
-    /// - Throws: `EventStoreError` `.locked` (another write node holds it, message names the pid),
-    ///   `.io` (cannot create/write the directory), `.damaged` (not a Prism store, corrupt file,
-    ///   unknown schema version, positions not gap-free).
-    public init(directory: String) throws {
+    /// The sequencer's view: what the next append checks against.
+    struct Sequencing {
+        var heads: StreamHeads
+        var ids: RecentIds
+        /// The batch between `stage` and `confirm`/`abandon`.
+        var staged: StagedBatch?
+        /// Set after a failed write: the next `stage` validates the log's tail again first.
+        var needsReopen = false
+    }
+
+    /// Opens (creating if needed) the log in `directory`, taking its exclusive lock, recovering a
+    /// torn tail, and bringing the index up to the log before it returns.
+    /// - Throws: `.locked` (another write node holds it, naming its pid), `.io` (cannot create or
+    ///   read the directory), `.damaged` (damage a crash cannot cause, an unknown format version,
+    ///   or a directory holding the old SQLite store, with how to migrate it).
+    public init(directory: String, options: Options = Options()) throws {
         self.directory = directory
-        let path = EventStoreSchema.databasePath(in: directory)
-        databasePath = path
-        let lock = try StoreLock(directory: directory)
-        try EventStoreSchema.checkHeader(path: path)
+        self.options = options
+        lock = try StoreLock(directory: directory)
+        try Self.refuseLegacyStore(directory)
+        let index = try LogIndex(directory: directory)
+        self.index = index
+        let heads = StreamHeads(capacity: options.maxCachedStreams)
+        var ids = RecentIds(maxEvents: options.idWindowEvents, maxAgeSeconds: options.idWindowSeconds)
 
-        var configuration = Configuration()
-        configuration.label = "EventStore"
-        // Readers and checkpoints can hold the WAL index briefly; wait rather than fail.
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            // synchronous=FULL: the WAL is fsync'd on every commit, so an acknowledged append
-            // survives a power loss. cache_size: 64 MiB (negative means KiB). journal_size_limit:
-            // truncate the WAL back to 64 MiB after checkpoints.
-            try db.execute(sql: """
-                PRAGMA synchronous = FULL;
-                PRAGMA cache_size = -65536;
-                PRAGMA journal_size_limit = 67108864;
-                """)
+        // Validate from the index's checkpoint, or from further back to refill the id window.
+        var checkpoint = try index.checkpoint()
+        var start: (location: LogLocation, position: Int64)? = checkpoint.map { ($0.next, $0.position + 1) }
+        if let checkpoint, options.idWindowEvents > 0 {
+            let oldest = max(1, checkpoint.position - Int64(options.idWindowEvents) + 1)
+            if oldest <= checkpoint.position, let group = try index.group(containing: oldest) { start = group }
         }
-        let queue: DatabaseQueue
-        var head: Int64 = 0
-        do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
-        } catch {
-            throw EventStoreError.translating(error, path: path, action: "open")
-        }
-        do {
-            try queue.writeWithoutTransaction { db in
-                // The schema is checked before switching to WAL: WAL mode is written into the
-                // file's header, and a foreign database must be left exactly as it was.
-                try EventStoreSchema.prepare(db, path: path, readOnly: false)
-                let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-                guard mode?.lowercased() == "wal" else {
-                    throw EventStoreError(.io, "\(path) cannot use WAL journal mode (SQLite answered \(mode ?? "nothing"))")
-                }
-                head = try EventStoreSchema.checkGapFree(db, path: path)
+        let loader = LogLoader(directory: directory, fileSystem: options.fileSystem)
+        var pending: [LogGroup] = []
+        var pendingEvents = 0
+        let indexed = checkpoint?.position ?? 0
+        let loaded = try loader.load(from: start) { group in
+            for event in group.events {
+                ids.add(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
             }
-        } catch {
-            try? queue.close()
-            throw EventStoreError.translating(error, path: path, action: "open")
+            guard group.lastPosition > indexed else { return }
+            pending.append(group)
+            pendingEvents += group.events.count
+            if pendingEvents >= options.indexBatchEvents {
+                try Indexer.add(pending, to: index)
+                pending.removeAll()
+                pendingEvents = 0
+            }
         }
-        state = Mutex(State(queue: queue, lock: lock, head: head))
+        if !pending.isEmpty { try Indexer.add(pending, to: index) }
+        checkpoint = try index.checkpoint()
+        guard (checkpoint?.position ?? 0) == loaded.head else {
+            throw EventStoreError(.damaged, "the index \(index.path) reaches position \(checkpoint?.position ?? 0) but the log ends at \(loaded.head); delete the index to rebuild it from the log")
+        }
+        ids.evict(now: wallClockNanoseconds())
+        writer = LogWriter(directory: directory, fileSystem: options.fileSystem, segmentBytes: options.segmentBytes, loaded: loaded)
+        visible = Mutex(Visible(head: loaded.head, indexed: loaded.head, categoryHeads: try index.categoryHeads()))
+        sequencing = Mutex(Sequencing(heads: heads, ids: ids))
+        indexer = Indexer(index: index, batchEvents: options.indexBatchEvents)
+        cutTail = loaded.cut
+        indexer.start(store: self)
     }
+
+    /// A torn tail the open cut, if any: where, and how many bytes were zeroed.
+    public let cutTail: (location: LogLocation, bytes: Int)?
 
     deinit {
-        // The queue closes itself when released; the lock must not outlive the store.
-        state.withLock { $0.lock?.release() }
+        try? close()
     }
 
-    /// Closes the database and releases the directory's lock; later calls throw `.io`. Idempotent.
-    /// - Throws: the database's failure to close (the lock is released regardless).
+    /// Stops the indexer (after its current transaction), closes every file and releases the lock.
+    /// Idempotent; later calls throw `.io`.
     public func close() throws {
-        try state.withLock { state in
-            defer {
-                state.lock?.release()
-                state.lock = nil
-                state.queue = nil
-            }
-            try state.queue?.close()
+        let wasOpen = visible.withLock { visible in
+            defer { visible.closed = true }
+            return !visible.closed
         }
+        guard wasOpen else { return }
+        indexer.stop()
+        writer.close()
+        readFiles.withLock { files in
+            for file in files.values { file.close() }
+            files.removeAll()
+        }
+        try? index.close()
+        lock.release()
     }
 
-    /// Position of the last stored event, 0 when the log is empty.
-    public var headPosition: Int64 {
-        state.withLock { state in
-            if let head = state.head { return head }
-            return (try? state.queue?.inDatabase(EventQueries.headPosition)) ?? 0
-        }
-    }
+    /// Position of the last durable event, 0 when the log is empty.
+    public var headPosition: Int64 { visible.withLock { $0.head } }
 
-    /// Appends every request in ONE transaction with one fsync; each request is checked and
-    /// applied independently, in order, seeing the requests before it.
-    ///
-    /// A failed check writes nothing for that request; the others still commit. All events of one
-    /// call get the same `recordedAt` (wall clock when the batch is written, ns since epoch).
-    /// A request whose event ids are all already stored, in its stream, at consecutive versions
-    /// in the same order, returns the original events and writes nothing, whatever its expected version.
-    /// - Parameters:
-    ///   - requests: The appends, each to one stream.
-    /// - Returns: One result per request, in order: the recorded events, or the failure
-    ///   (`.invalidArgument`, `.wrongExpectedVersion`, `.idempotencyConflict`).
-    /// - Throws: only when the transaction itself fails (I/O, closed store); then nothing was written.
-    public func append(_ requests: [AppendRequest]) throws -> [Result<[RecordedEvent], EventStoreError>] {
-        if requests.isEmpty { return [] }
-        return try state.withLock { state in
-            let queue = try Self.open(state.queue, directory: directory)
-            if state.versions.count > Self.maxCachedStreams {
-                state.versions.removeAll()
-            }
-            var batch = AppendBatch(head: state.head)
-            do {
-                let results = try queue.writeWithoutTransaction { db in
-                    try batch.run(requests, in: db, cache: &state.versions)
-                }
-                // Only now that the commit is durable do the batch's writes enter the cache.
-                state.head = batch.head
-                state.versions.merge(batch.written) { _, written in written }
-                return results
-            } catch {
-                // Nothing of the batch is stored: forget everything that may reflect it.
-                state.versions = [:]
-                state.head = try? queue.inDatabase(EventQueries.headPosition)
-                throw EventStoreError.translating(error, path: databasePath, action: "commit \(requests.count) appends to", consequence: "nothing was written")
-            }
-        }
-    }
+    /// Last position the index holds; reads beyond it are served from memory.
+    public var indexedPosition: Int64 { visible.withLock { $0.indexed } }
 
-    /// The version of the stream's last event, nil when the stream has none.
-    public func streamVersion(_ stream: String) throws -> Int64? {
-        try state.withLock { state in
-            if let version = state.versions[stream] { return version < 0 ? nil : version }
-            let queue = try Self.open(state.queue, directory: directory)
-            let version: Int64?
-            do {
-                version = try queue.inDatabase { try EventQueries.streamVersion($0, stream: stream) }
-            } catch {
-                throw EventStoreError.translating(error, path: databasePath, action: "read")
-            }
-            state.versions[stream] = version ?? -1
-            return version
-        }
-    }
-
-    /// Events of one stream from `version` on, in version order, at most `limit` (1...100_000).
-    ///
-    /// A read from version 0 that comes back short has seen the whole stream, so it also fills the
-    /// version cache: the write node folds a stream this way before it appends to it, and the
-    /// append then needs no second lookup inside its transaction.
-    public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000) throws -> [RecordedEvent] {
-        try state.withLock { state in
-            let events: [RecordedEvent]
-            do {
-                events = try Self.open(state.queue, directory: directory).inDatabase {
-                    try EventQueries.readStream($0, stream: stream, fromVersion: version, limit: limit)
-                }
-            } catch {
-                throw EventStoreError.translating(error, path: databasePath, action: "read")
-            }
-            if version == 0, events.count < limit {
-                state.versions[stream] = events.last?.version ?? -1
-            }
-            return events
-        }
-    }
-
-    /// Events of the global log with position > `position`, in order, at most `limit` (1...100_000), filtered.
-    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
-        try read { try EventQueries.read($0, after: position, limit: limit, filter: filter) }
-    }
+    /// Why appends are refused, nil while they are accepted.
+    public var failure: EventStoreError? { visible.withLock { $0.failure } }
 
     /// The last position of each category (for gap detection by filtered subscribers).
     public func lastPositionByCategory() throws -> [String: Int64] {
-        try read(EventQueries.lastPositionByCategory)
-    }
-
-    /// Runs SQLite's consistency checks and the log's own invariant.
-    /// - Parameters:
-    ///   - quick: `PRAGMA quick_check` (no index-content verification) instead of `integrity_check`.
-    /// - Returns: the problems found; empty when the store is sound.
-    public func integrityCheck(quick: Bool = false) throws -> [String] {
-        try read { db in
-            let pragma = quick ? "quick_check" : "integrity_check"
-            var problems = try String.fetchAll(db, sql: "PRAGMA \(pragma)").filter { $0 != "ok" }
-            do {
-                try EventStoreSchema.checkGapFree(db, path: self.databasePath)
-            } catch let error as EventStoreError {
-                problems.append(error.message)
-            }
-            return problems
+        try visible.withLock { visible in
+            try Self.checkOpen(visible, directory)
+            return visible.categoryHeads
         }
     }
 
-    /// Reads on the writer's connection with `inDatabase`, not GRDB's `read`: `read` toggles
-    /// `PRAGMA query_only`, and changing a flag pragma expires every prepared statement, so each
-    /// read made the next append re-prepare all its statements (30% of the write node's time).
-    private func read<T: Sendable>(_ body: (Database) throws -> T) throws -> T {
-        try state.withLock { state in
-            do {
-                return try Self.open(state.queue, directory: directory).inDatabase(body)
-            } catch {
-                throw EventStoreError.translating(error, path: databasePath, action: "read")
-            }
-        }
+    /// Figures for `stats`: ids in the window, stream heads in memory.
+    public var cacheCounts: (ids: Int, streams: Int) {
+        sequencing.withLock { ($0.ids.count, $0.heads.count) }
     }
 
-    private static func open(_ queue: DatabaseQueue?, directory: String) throws -> DatabaseQueue {
-        guard let queue else { throw EventStoreError(.io, "the event store in \(directory) is closed") }
-        return queue
+    static func checkOpen(_ visible: Visible, _ directory: String) throws {
+        if visible.closed { throw EventStoreError(.io, "the event store in \(directory) is closed") }
+    }
+
+    /// A directory written by Prism before the log (one SQLite file) is refused with the way out.
+    private static func refuseLegacyStore(_ directory: String) throws {
+        let legacy = LegacyStoreSchema.databasePath(in: directory)
+        guard FileManager.default.fileExists(atPath: legacy) else { return }
+        throw EventStoreError(.damaged, "\(directory) holds an event store in the old SQLite format (\(legacy)); this version keeps events in a segmented log. Convert it with: prism store migrate \(directory)")
     }
 }

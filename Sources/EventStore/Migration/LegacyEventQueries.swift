@@ -2,7 +2,7 @@ import GRDB
 
 /// The read queries of the log, shared by `EventStore` (the writer's connection) and
 /// `EventLogReader` (a read-only connection beside it).
-enum EventQueries {
+enum LegacyEventQueries {
     /// Largest `limit` a read accepts.
     static let maxLimit = 100_000
 

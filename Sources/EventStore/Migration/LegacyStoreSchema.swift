@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The on-disk layout of the log: one `events` table, versioned by `PRAGMA user_version`.
-enum EventStoreSchema {
+enum LegacyStoreSchema {
     /// The schema version this build writes and reads.
     static let version = 1
 

@@ -1,0 +1,117 @@
+extension EventStore {
+    /// Largest `limit` a read accepts.
+    public static let maxReadLimit = 100_000
+
+    /// Durable events with position > `position`, in order, at most `limit` (1...100,000), filtered.
+    ///
+    /// Positions the index holds are looked up there and read from the segments; newer ones come
+    /// from memory (the groups not indexed yet).
+    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
+        try Self.checkLimit(limit)
+        let (indexed, tail) = try snapshot()
+        var events: [RecordedEvent] = []
+        if position < indexed {
+            events = try readRecords(index.locations(after: position, upTo: indexed, limit: limit, filter: filter))
+        }
+        if events.count < limit {
+            let from = max(position, indexed)
+            outer: for group in tail where group.lastPosition > from {
+                for event in group.events where event.position > from && filter.matches(event) {
+                    events.append(event)
+                    if events.count == limit { break outer }
+                }
+            }
+        }
+        return events
+    }
+
+    /// Durable events of one stream from `version` on, in version order, at most `limit` (1...100,000).
+    /// - Parameters:
+    ///   - includingStaged: also the events of the batch staged but not yet durable (the write
+    ///     node folding a stream while its last append syncs).
+    public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000, includingStaged: Bool = false) throws -> [RecordedEvent] {
+        try Self.checkLimit(limit)
+        let (indexed, tail) = try snapshot()
+        var events = try readRecords(index.streamLocations(stream, fromVersion: version, limit: limit, upTo: indexed))
+        var next = max(version, (events.last?.version ?? version - 1) + 1)
+        func take(_ candidates: [RecordedEvent]) {
+            for event in candidates where events.count < limit && event.stream == stream && event.version >= next {
+                events.append(event)
+                next = event.version + 1
+            }
+        }
+        for group in tail where events.count < limit { take(group.events) }
+        if includingStaged, events.count < limit, let staged = sequencing.withLock({ $0.staged }) {
+            take(staged.events)
+        }
+        return events
+    }
+
+    /// The version of the stream's last durable event, nil when it has none.
+    public func streamVersion(_ stream: String) throws -> Int64? {
+        let (indexed, tail) = try snapshot()
+        var version = try index.streamHead(stream).flatMap { $0.position <= indexed ? $0.version : nil }
+        for group in tail {
+            for event in group.events where event.stream == stream { version = event.version }
+        }
+        return version
+    }
+
+    private func snapshot() throws -> (indexed: Int64, tail: [LogGroup]) {
+        try visible.withLock { visible in
+            try Self.checkOpen(visible, directory)
+            return (visible.indexed, visible.tail)
+        }
+    }
+
+    static func checkLimit(_ limit: Int) throws {
+        guard (1...maxReadLimit).contains(limit) else {
+            throw EventStoreError(.invalidArgument, "limit \(limit) is outside 1...\(maxReadLimit)")
+        }
+    }
+
+    /// Reads and checks the records at `locations`, reading neighbours in one `pread` where it can.
+    func readRecords(_ locations: [(position: Int64, location: LogLocation)]) throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        events.reserveCapacity(locations.count)
+        var window: [UInt8] = []
+        var windowAt = LogLocation(segment: 0, offset: 0)
+        for (position, location) in locations {
+            var start = location.offset - windowAt.offset
+            if location.segment != windowAt.segment || start < 0 || start + LogFormat.recordHeaderLength > window.count {
+                window = try segmentFile(location.segment).read(at: location.offset, count: 1 << 20)
+                windowAt = location
+                start = 0
+            }
+            var length = window.count - start >= 4
+                ? Int(window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt32.self).littleEndian }) : 0
+            if start + length > window.count {
+                window = try segmentFile(location.segment).read(at: location.offset, count: max(length, 1 << 20))
+                windowAt = location
+                start = 0
+                length = min(length, window.count)
+            }
+            do {
+                let (event, _) = try window.withUnsafeBytes { raw in
+                    try LogFormat.decodeRecord(UnsafeRawBufferPointer(rebasing: raw[start...]))
+                }
+                guard event.position == position else {
+                    throw LogFormat.RecordProblem(reason: "the record holds position \(event.position), the index says \(position)")
+                }
+                events.append(event)
+            } catch let error as LogFormat.RecordProblem {
+                throw EventStoreError(.damaged, "\(directory)/\(LogSegment.name(firstPosition: location.segment)) offset \(location.offset): \(error.reason)")
+            }
+        }
+        return events
+    }
+
+    private func segmentFile(_ segment: Int64) throws -> any LogFile {
+        try readFiles.withLock { files in
+            if let file = files[segment] { return file }
+            let file = try options.fileSystem.open(directory + "/" + LogSegment.name(firstPosition: segment), create: false)
+            files[segment] = file
+            return file
+        }
+    }
+}

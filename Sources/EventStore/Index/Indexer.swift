@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+
+/// The write node's indexer: a thread that moves durable groups from memory into the index, in
+/// large transactions, after the commit (the "chaser" of KurrentDB). Appends never wait for it;
+/// reads combine what it has indexed with the groups it has not reached yet.
+final class Indexer: @unchecked Sendable {
+    private let index: LogIndex
+    private let batchEvents: Int
+    private let condition = NSCondition()
+    private var stopping = false
+    private var wakeups = 0
+    private let finished = DispatchSemaphore(value: 0)
+    private var thread: Thread?
+
+    init(index: LogIndex, batchEvents: Int) {
+        self.index = index
+        self.batchEvents = batchEvents
+    }
+
+    func start(store: EventStore) {
+        let thread = Thread { [self] in
+            run(store: store)
+            finished.signal()
+        }
+        thread.name = "prism.indexer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// New durable groups are waiting.
+    func wake() {
+        condition.lock()
+        wakeups += 1
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Finishes the current transaction and stops.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        if thread != nil { finished.wait() }
+        thread = nil
+    }
+
+    private func run(store: EventStore) {
+        while true {
+            condition.lock()
+            while wakeups == 0 && !stopping { condition.wait() }
+            let stop = stopping
+            wakeups = 0
+            condition.unlock()
+            if stop { return }
+            while indexSome(store: store) {}
+        }
+    }
+
+    /// Indexes up to `batchEvents` events of the tail; false when there was nothing to do.
+    private func indexSome(store: EventStore) -> Bool {
+        var groups: [LogGroup] = []
+        var count = 0
+        store.visible.withLock { visible in
+            for group in visible.tail {
+                groups.append(group)
+                count += group.events.count
+                if count >= batchEvents { break }
+            }
+        }
+        guard !groups.isEmpty else { return false }
+        do {
+            try Self.add(groups, to: index)
+        } catch {
+            // Off the commit path: the groups stay in memory, and the next wake-up tries again.
+            FileHandle.standardError.write(Data("prism indexer: \(error)\n".utf8))
+            return false
+        }
+        store.visible.withLock { visible in
+            visible.tail.removeFirst(groups.count)
+            visible.indexed = groups[groups.count - 1].lastPosition
+        }
+        return true
+    }
+
+    /// Writes `groups` (consecutive, whole) to the index with the checkpoint after the last.
+    static func add(_ groups: [LogGroup], to index: LogIndex) throws {
+        var entries: [LogIndex.Entry] = []
+        for group in groups {
+            for (i, event) in group.events.enumerated() {
+                entries.append(LogIndex.Entry(
+                    position: event.position, location: group.recordLocation(i), stream: event.stream,
+                    version: event.version, category: event.category, type: event.type))
+            }
+        }
+        let last = groups[groups.count - 1]
+        let end = LogFormat.aligned(last.recordOffsets[last.recordOffsets.count - 1] + recordLength(last.events[last.events.count - 1]))
+        try index.add(
+            entries, groups: groups.map { ($0.firstPosition, $0.location) },
+            checkpoint: LogIndex.Checkpoint(position: last.lastPosition, next: LogLocation(segment: last.location.segment, offset: end)))
+    }
+
+    static func recordLength(_ event: RecordedEvent) -> Int {
+        LogFormat.recordHeaderLength + event.stream.utf8.count + event.type.utf8.count + event.data.count + (event.metadata?.count ?? 0)
+    }
+}

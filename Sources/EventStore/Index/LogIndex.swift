@@ -1,0 +1,234 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The log's index, `<directory>/index.sqlite`: position → record location, stream → versions,
+/// category → positions, and the heads of streams and categories. Written only by the
+/// `Indexer`, after the commit, in large transactions (`synchronous=NORMAL`: a crash may lose the
+/// last transactions, never corrupt them); its checkpoint is in the same transaction, so on open
+/// it resumes from the log exactly where it stopped. Deleted, it is rebuilt from the log.
+final class LogIndex: Sendable {
+    static let fileName = "index.sqlite"
+    static let schemaVersion = 1
+
+    let path: String
+    private let pool: DatabasePool
+
+    /// Where the indexer stopped: the last indexed position and where the next group starts.
+    struct Checkpoint: Sendable, Equatable {
+        var position: Int64
+        var next: LogLocation
+    }
+
+    /// One indexed event.
+    struct Entry: Sendable {
+        var position: Int64
+        var location: LogLocation
+        var stream: String
+        var version: Int64
+        var category: String
+        var type: String
+    }
+
+    init(directory: String) throws {
+        path = directory + "/" + Self.fileName
+        var configuration = Configuration()
+        configuration.label = "LogIndex"
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                if version == 0 {
+                    try db.execute(sql: Self.schema)
+                } else if version != Self.schemaVersion {
+                    throw EventStoreError(.damaged, "\(self.path) has index schema version \(version); this build knows \(Self.schemaVersion) (delete it to rebuild it from the log)")
+                }
+            }
+        } catch let error as EventStoreError {
+            throw error
+        } catch {
+            throw EventStoreError(.io, "cannot open the index \(path): \(error)")
+        }
+    }
+
+    static let schema = """
+        CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, version INTEGER NOT NULL, position INTEGER NOT NULL);
+        CREATE TABLE categories (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, position INTEGER NOT NULL);
+        CREATE TABLE types (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+        CREATE TABLE events (
+            position INTEGER PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL,
+            stream INTEGER NOT NULL, version INTEGER NOT NULL, category INTEGER NOT NULL, type INTEGER NOT NULL);
+        CREATE INDEX events_stream_version ON events (stream, version);
+        CREATE INDEX events_category_position ON events (category, position);
+        CREATE TABLE groups (position INTEGER PRIMARY KEY, segment INTEGER NOT NULL, offset INTEGER NOT NULL);
+        CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, segment INTEGER NOT NULL, offset INTEGER NOT NULL);
+        PRAGMA user_version = \(schemaVersion);
+        """
+
+    func close() throws { try pool.close() }
+
+    // MARK: - Reads
+
+    func checkpoint() throws -> Checkpoint? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT position, segment, offset FROM checkpoint").map {
+                Checkpoint(position: $0[0], next: LogLocation(segment: $0[1], offset: $0[2]))
+            }
+        }
+    }
+
+    /// The group holding `position`: where it starts and its first position.
+    func group(containing position: Int64) throws -> (location: LogLocation, position: Int64)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT position, segment, offset FROM groups WHERE position <= ? ORDER BY position DESC LIMIT 1", arguments: [position]).map {
+                (LogLocation(segment: $0[1], offset: $0[2]), $0[0])
+            }
+        }
+    }
+
+    /// The stream's last indexed version and position.
+    func streamHead(_ stream: String) throws -> (version: Int64, position: Int64)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT version, position FROM streams WHERE name = ?", arguments: [stream]).map { ($0[0], $0[1]) }
+        }
+    }
+
+    func categoryHeads() throws -> [String: Int64] {
+        try read { db in
+            var heads: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, position FROM categories") { heads[row[0]] = row[1] }
+            return heads
+        }
+    }
+
+    /// Locations of a stream's events from `version` on, at most `limit`, none past `upTo`.
+    func streamLocations(_ stream: String, fromVersion version: Int64, limit: Int, upTo: Int64) throws -> [(position: Int64, location: LogLocation)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT e.position, e.segment, e.offset FROM events e JOIN streams s ON s.id = e.stream
+                WHERE s.name = ? AND e.version >= ? AND e.position <= ? ORDER BY e.version LIMIT ?
+                """, arguments: [stream, max(version, 0), upTo, limit]).map { ($0[0], LogLocation(segment: $0[1], offset: $0[2])) }
+        }
+    }
+
+    /// Locations of events after `position` (up to `upTo`), in order, at most `limit`, filtered.
+    func locations(after position: Int64, upTo: Int64, limit: Int, filter: EventFilter) throws -> [(position: Int64, location: LogLocation)] {
+        try read { db in
+            let types = try Self.ids(db, table: "types", names: filter.types)
+            if !filter.types.isEmpty && types.isEmpty { return [] }
+            let typeClause = types.isEmpty ? "" : " AND type IN (\(types.map(String.init).joined(separator: ",")))"
+            let sql: String
+            var arguments: StatementArguments
+            if filter.categories.isEmpty {
+                sql = "SELECT position, segment, offset FROM events WHERE position > ? AND position <= ?\(typeClause) ORDER BY position LIMIT ?"
+                arguments = [position, upTo, limit]
+            } else {
+                let categories = try Self.ids(db, table: "categories", names: filter.categories)
+                if categories.isEmpty { return [] }
+                // One ordered range of the (category, position) index per category, each bounded by
+                // the limit, then merged: `category IN (…)` would gather and sort every match first.
+                let branch = "SELECT * FROM (SELECT position, segment, offset FROM events WHERE category = ? AND position > ? AND position <= ?\(typeClause) ORDER BY position LIMIT ?)"
+                sql = Array(repeating: branch, count: categories.count).joined(separator: " UNION ALL ") + " ORDER BY position LIMIT ?"
+                arguments = []
+                for category in categories { arguments += [category, position, upTo, limit] }
+                arguments += [limit]
+            }
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { ($0[0], LogLocation(segment: $0[1], offset: $0[2])) }
+        }
+    }
+
+    /// Every indexed (stream, version, position), for `prism store verify`, in position order.
+    func forEachEntry(_ body: (Int64, String, Int64) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT e.position, s.name, e.version FROM events e JOIN streams s ON s.id = e.stream ORDER BY e.position")
+            while let row = try rows.next() { try body(row[0], row[1], row[2]) }
+        }
+    }
+
+    private static func ids(_ db: Database, table: String, names: [String]) throws -> [Int64] {
+        guard !names.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: names.count).joined(separator: ",")
+        return try Int64.fetchAll(db, sql: "SELECT id FROM \(table) WHERE name IN (\(placeholders))", arguments: StatementArguments(names))
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as EventStoreError {
+            throw error
+        } catch {
+            throw EventStoreError(.io, "cannot read the index \(path): \(error)")
+        }
+    }
+
+    // MARK: - Writes (the indexer's thread only)
+
+    /// Name → id caches of the writer; cleared when large (they refill from the tables).
+    private let writerCaches = Mutex(WriterCaches())
+    private struct WriterCaches {
+        var streams: [String: Int64] = [:]
+        var categories: [String: Int64] = [:]
+        var types: [String: Int64] = [:]
+    }
+
+    /// Indexes whole groups of events in one transaction, with the checkpoint after them.
+    func add(_ entries: [Entry], groups: [(position: Int64, location: LogLocation)], checkpoint: Checkpoint) throws {
+        do {
+            try writerCaches.withLock { caches in
+                if caches.streams.count > 200_000 { caches.streams.removeAll() }
+                try pool.write { db in
+                    try Self.insert(entries, groups: groups, checkpoint: checkpoint, db: db, caches: &caches)
+                }
+            }
+        } catch {
+            // The transaction rolled back: ids cached during it may not exist.
+            writerCaches.withLock { $0 = WriterCaches() }
+            throw EventStoreError(.io, "cannot write the index \(path): \(error)")
+        }
+    }
+
+    private static func insert(
+        _ entries: [Entry], groups: [(position: Int64, location: LogLocation)], checkpoint: Checkpoint,
+        db: Database, caches: inout WriterCaches
+    ) throws {
+        let insertEvent = try db.cachedStatement(sql: "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let insertGroup = try db.cachedStatement(sql: "INSERT INTO groups VALUES (?, ?, ?)")
+        var streamHeads: [Int64: (Int64, Int64)] = [:]
+        var categoryHeads: [Int64: Int64] = [:]
+        for entry in entries {
+            let stream = try id(of: entry.stream, in: "streams", cache: &caches.streams, db: db, extra: "version, position", extraValues: "-1, 0")
+            let category = try id(of: entry.category, in: "categories", cache: &caches.categories, db: db, extra: "position", extraValues: "0")
+            let type = try id(of: entry.type, in: "types", cache: &caches.types, db: db, extra: nil, extraValues: nil)
+            try insertEvent.execute(arguments: [entry.position, entry.location.segment, entry.location.offset, stream, entry.version, category, type])
+            streamHeads[stream] = (entry.version, entry.position)
+            categoryHeads[category] = entry.position
+        }
+        let updateStream = try db.cachedStatement(sql: "UPDATE streams SET version = ?, position = ? WHERE id = ?")
+        for (stream, head) in streamHeads { try updateStream.execute(arguments: [head.0, head.1, stream]) }
+        let updateCategory = try db.cachedStatement(sql: "UPDATE categories SET position = ? WHERE id = ?")
+        for (category, position) in categoryHeads { try updateCategory.execute(arguments: [position, category]) }
+        for group in groups { try insertGroup.execute(arguments: [group.position, group.location.segment, group.location.offset]) }
+        try db.execute(
+            sql: "INSERT INTO checkpoint VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position, segment = excluded.segment, offset = excluded.offset",
+            arguments: [checkpoint.position, checkpoint.next.segment, checkpoint.next.offset])
+    }
+
+    private static func id(of name: String, in table: String, cache: inout [String: Int64], db: Database, extra: String?, extraValues: String?) throws -> Int64 {
+        if let id = cache[name] { return id }
+        let select = try db.cachedStatement(sql: "SELECT id FROM \(table) WHERE name = ?")
+        if let id = try Int64.fetchOne(select, arguments: [name]) {
+            cache[name] = id
+            return id
+        }
+        let columns = extra.map { "name, \($0)" } ?? "name"
+        let values = extraValues.map { "?, \($0)" } ?? "?"
+        try db.cachedStatement(sql: "INSERT INTO \(table) (\(columns)) VALUES (\(values))").execute(arguments: [name])
+        let id = db.lastInsertedRowID
+        cache[name] = id
+        return id
+    }
+}
