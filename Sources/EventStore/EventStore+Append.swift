@@ -44,6 +44,39 @@ extension EventStore {
         return batch.results
     }
 
+    /// Appends events that were recorded elsewhere, as they are (ids, positions, versions, times):
+    /// `prism store migrate` copying a log. Positions must continue the head without a gap and
+    /// versions each stream's last; nothing is checked against the id window.
+    /// - Throws: `.invalidArgument` when they do not; `.io` when the group cannot be written.
+    public func appendRecorded(_ events: [RecordedEvent]) throws {
+        guard !events.isEmpty else { return }
+        let head = headPosition
+        for (offset, event) in events.enumerated() where event.position != head + 1 + Int64(offset) {
+            throw EventStoreError(.invalidArgument, "event \(event.id) has position \(event.position) where \(head + 1 + Int64(offset)) belongs")
+        }
+        let batch = try sequencing.withLock { state in
+            precondition(state.staged == nil, "appendRecorded called with a batch already staged")
+            for event in events {
+                let current = try streamHead(event.stream, heads: &state.heads)
+                guard event.version == current.version + 1 else {
+                    throw EventStoreError(.invalidArgument, "event at position \(event.position) has version \(event.version) of stream \(event.stream), whose last version is \(current.version)")
+                }
+                state.heads.stage(event.stream, .init(version: event.version, position: event.position))
+                state.ids.stage(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
+            }
+            let batch = StagedBatch(results: [], events: events, headBefore: head)
+            state.staged = batch
+            return batch
+        }
+        do {
+            try write(batch)
+        } catch {
+            abandon(batch)
+            throw error
+        }
+        confirm(batch)
+    }
+
     // MARK: - Stage (sequencer thread)
 
     /// Checks each request against the durable log plus the requests before it, and assigns positions.

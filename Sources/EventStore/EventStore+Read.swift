@@ -74,27 +74,10 @@ extension EventStore {
     func readRecords(_ locations: [(position: Int64, location: LogLocation)]) throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         events.reserveCapacity(locations.count)
-        var window: [UInt8] = []
-        var windowAt = LogLocation(segment: 0, offset: 0)
+        var reader = RecordReader()
         for (position, location) in locations {
-            var start = location.offset - windowAt.offset
-            if location.segment != windowAt.segment || start < 0 || start + LogFormat.recordHeaderLength > window.count {
-                window = try segmentFile(location.segment).read(at: location.offset, count: 1 << 20)
-                windowAt = location
-                start = 0
-            }
-            var length = window.count - start >= 4
-                ? Int(window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt32.self).littleEndian }) : 0
-            if start + length > window.count {
-                window = try segmentFile(location.segment).read(at: location.offset, count: max(length, 1 << 20))
-                windowAt = location
-                start = 0
-                length = min(length, window.count)
-            }
             do {
-                let (event, _) = try window.withUnsafeBytes { raw in
-                    try LogFormat.decodeRecord(UnsafeRawBufferPointer(rebasing: raw[start...]))
-                }
+                let event = try reader.record(at: location, in: segmentFile(location.segment))
                 guard event.position == position else {
                     throw LogFormat.RecordProblem(reason: "the record holds position \(event.position), the index says \(position)")
                 }

@@ -4,16 +4,17 @@ import WireProtocol
 import ZeroMQ
 
 /// Serves "events after position N" from the store, on its own ROUTER socket and thread,
-/// reading through its own connection so catch-up never delays the writer.
+/// reading durable events only (the index, the segments, and the groups not indexed yet), so
+/// catch-up never delays the writer.
 final class CatchUpServer: @unchecked Sendable {
     private let socket: Socket
-    private let reader: EventLogReader
+    private let store: EventStore
     private let configuration: WriteNodeConfiguration
     private let logger: Logger
 
-    init(socket: Socket, reader: EventLogReader, configuration: WriteNodeConfiguration, logger: Logger) {
+    init(socket: Socket, store: EventStore, configuration: WriteNodeConfiguration, logger: Logger) {
         self.socket = socket
-        self.reader = reader
+        self.store = store
         self.configuration = configuration
         self.logger = logger
     }
@@ -33,11 +34,11 @@ final class CatchUpServer: @unchecked Sendable {
     }
 
     private func readLog(_ request: CatchUp.Request) throws -> ([RecordedEvent], CatchUp.Summary) {
-        let head = try reader.headPosition()
+        let head = store.headPosition
         guard request.after <= head else {
             throw WireError(.invalidArgument, "after \(request.after) is beyond the head position \(head)")
         }
-        let events = try reader.read(after: request.after, limit: request.limit, filter: request.filter)
+        let events = try store.read(after: request.after, limit: request.limit, filter: request.filter)
         // The head was read first, so every event up to it is in this (later) snapshot: unless the
         // reply is cut by the limit, a filtered reader has seen everything up to the head.
         let last = events.last?.position ?? request.after
@@ -61,8 +62,8 @@ final class CatchUpServer: @unchecked Sendable {
             case .log(let request):
                 (events, summary) = try readLog(request)
             case .stream(let request):
-                let head = try reader.headPosition()
-                events = try reader.readStream(request.stream, fromVersion: request.fromVersion, limit: request.limit)
+                let head = store.headPosition
+                events = try store.readStream(request.stream, fromVersion: request.fromVersion, limit: request.limit)
                 summary = CatchUp.Summary(head: head, count: events.count, scannedTo: head)
             }
             var reply = envelope.route

@@ -14,7 +14,9 @@ public final class WriteNode<D: Domain>: Sendable {
     public let boundEndpoints: (command: String, publish: String, catchUp: String)
     private let context: Context
     private let sequencer: Sequencer<D>
+    private let committer: Committer
     private let catchUp: CatchUpServer
+    private let store: EventStore
     private let logger: Logger
 
     /// - Throws: `WriteNodeError` naming the directory or endpoint that could not be used.
@@ -22,12 +24,14 @@ public final class WriteNode<D: Domain>: Sendable {
         self.configuration = configuration
         self.logger = logger
         let store: EventStore
-        let reader: EventLogReader
         do {
-            store = try EventStore(directory: configuration.dataDirectory)
-            reader = try EventLogReader(directory: configuration.dataDirectory)
+            store = try EventStore(directory: configuration.dataDirectory, options: configuration.store)
         } catch let error as EventStoreError {
             throw WriteNodeError(error.message)
+        }
+        self.store = store
+        if let cut = store.cutTail {
+            logger.warning("recovery cut a torn tail", metadata: ["log.location": "\(cut.location)", "log.bytes": "\(cut.bytes)"])
         }
         do {
             context = try Context()
@@ -43,10 +47,11 @@ public final class WriteNode<D: Domain>: Sendable {
             try Self.bind(publisher, configuration.publishEndpoint, "publish")
             try Self.bind(catchUpSocket, configuration.catchUpEndpoint, "catch-up")
             boundEndpoints = (try commands.lastEndpoint, try publisher.lastEndpoint, try catchUpSocket.lastEndpoint)
+            committer = try Committer(context: context, store: store)
             sequencer = try Sequencer(
                 configuration: configuration, domain: domain, store: store,
-                commands: commands, publisher: publisher, logger: logger)
-            catchUp = CatchUpServer(socket: catchUpSocket, reader: reader, configuration: configuration, logger: logger)
+                commands: commands, publisher: publisher, committer: committer, logger: logger)
+            catchUp = CatchUpServer(socket: catchUpSocket, store: store, configuration: configuration, logger: logger)
         } catch let error as ZMQError {
             throw WriteNodeError("\(error)")
         }
@@ -60,15 +65,16 @@ public final class WriteNode<D: Domain>: Sendable {
         }
     }
 
-    /// Serves on two threads of its own (the sequencer and catch-up) until `shutdown()`; then returns
-    /// once both have finished their current batch and closed their sockets.
+    /// Serves on three threads of its own (the sequencer, the committer and catch-up) until
+    /// `shutdown()`; then returns once each has finished its current batch and closed its
+    /// sockets, and the store (its indexer) is closed.
     public func run() {
         logger.info("write node serving", metadata: [
             "endpoint.command": "\(boundEndpoints.command)", "endpoint.publish": "\(boundEndpoints.publish)",
             "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
         ])
         let finished = DispatchGroup()
-        for loop in [sequencer.run, catchUp.run] as [@Sendable () -> Void] {
+        for loop in [sequencer.run, committer.run, catchUp.run] as [@Sendable () -> Void] {
             finished.enter()
             let thread = Thread {
                 loop()
@@ -77,6 +83,11 @@ public final class WriteNode<D: Domain>: Sendable {
             thread.start()
         }
         finished.wait()
+        do {
+            try store.close()
+        } catch {
+            logger.error("closing the event store failed", metadata: ["error": "\(error)"])
+        }
         logger.info("write node stopped")
     }
 

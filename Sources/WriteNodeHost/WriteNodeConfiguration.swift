@@ -1,3 +1,5 @@
+import EventStore
+
 /// Everything a write node needs to start; the `write-node` flags map onto these fields one to one.
 public struct WriteNodeConfiguration: Sendable {
     /// Where the event store lives (created if missing). One write node per directory.
@@ -26,6 +28,9 @@ public struct WriteNodeConfiguration: Sendable {
     public var publishHighWaterMark: Int32 = 100_000
     /// How long closing sockets may wait to flush replies on shutdown, in milliseconds. Default 1000.
     public var shutdownLingerMs: Int32 = 1000
+
+    /// The log's tunables: segment size, the idempotency window, memory bounds.
+    public var store = EventStore.Options()
 
     public init(dataDirectory: String) {
         self.dataDirectory = dataDirectory

@@ -40,6 +40,18 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Most events returned by one catch-up request.")
     var maxCatchUpEvents = 10_000
 
+    @Option(help: "Size of a new log segment file, in bytes (zero-filled ahead of use; small ones for tests).")
+    var segmentBytes = 256 << 20
+
+    @Option(help: "Most event ids the idempotency window holds (a retry inside it returns the original positions).")
+    var idWindowEvents = 1_000_000
+
+    @Option(help: "Oldest event id the idempotency window holds, in seconds; 0 for no age limit.")
+    var idWindowSeconds = 0
+
+    @Option(help: "Most stream heads kept in memory for expected-version checks (past it, indexed ones refill from the index).")
+    var maxCachedStreams = 1_000_000
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -48,6 +60,10 @@ struct WriteNodeCommand: ParsableCommand {
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10, got \(heartbeatMs)") }
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
         guard maxEventBytes >= 64 else { throw ValidationError("--max-event-bytes must be at least 64") }
+        guard segmentBytes >= 4096 else { throw ValidationError("--segment-bytes must be at least 4096, got \(segmentBytes)") }
+        guard idWindowEvents >= 0 else { throw ValidationError("--id-window-events must not be negative, got \(idWindowEvents)") }
+        guard idWindowSeconds >= 0 else { throw ValidationError("--id-window-seconds must not be negative, got \(idWindowSeconds)") }
+        guard maxCachedStreams >= 1 else { throw ValidationError("--max-cached-streams must be at least 1, got \(maxCachedStreams)") }
         guard (1...100_000).contains(maxCatchUpEvents) else {
             throw ValidationError("--max-catch-up-events must be between 1 and 100000")
         }
@@ -64,6 +80,10 @@ struct WriteNodeCommand: ParsableCommand {
         configuration.maxMessageBytes = max(16 << 20, maxRequestBytes * 2)
         configuration.maxEventBytes = maxEventBytes
         configuration.maxCatchUpEvents = maxCatchUpEvents
+        configuration.store.segmentBytes = segmentBytes
+        configuration.store.idWindowEvents = idWindowEvents
+        configuration.store.idWindowSeconds = idWindowSeconds
+        configuration.store.maxCachedStreams = maxCachedStreams
 
         var logger = Logger(label: "prism.write-node")
         logger.logLevel = logLevel

@@ -46,7 +46,8 @@ import ZeroMQ
     private func checkStore(_ directory: String, after sent: [SentAppend]) throws -> Int64 {
         let store = try EventStore(directory: directory)
         defer { try? store.close() }
-        #expect(try store.integrityCheck().isEmpty)
+        let report = try StoreVerifier.verify(directory: directory)
+        #expect(report.isSound, "verify: \(report.problems)")
         let head = store.headPosition
         var events: [RecordedEvent] = []
         while true {

@@ -24,7 +24,9 @@ public final class WriteNodeProcess: @unchecked Sendable {
 
     public var arguments: [String] {
         ["--data-dir", dataDirectory.path, "--command-endpoint", commandEndpoint,
-         "--publish-endpoint", publishEndpoint, "--catch-up-endpoint", catchUpEndpoint] + extraArguments
+         "--publish-endpoint", publishEndpoint, "--catch-up-endpoint", catchUpEndpoint,
+         // Small segments: tests roll segments often, and do not zero-fill 256 MiB each.
+         "--segment-bytes", "1048576"] + extraArguments
     }
 
     /// Starts the process and polls its health query until it answers (at most `timeout` seconds).

@@ -61,7 +61,8 @@ class WriteNode:
             self.process = subprocess.Popen(
                 [str(binary), "--data-dir", str(self.data_dir),
                  "--command-endpoint", self.command, "--publish-endpoint", self.publish,
-                 "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms)],
+                 "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms),
+                 "--segment-bytes", "1048576"],
                 stdout=self.log, stderr=subprocess.STDOUT)
             if self.wait_ready():
                 return

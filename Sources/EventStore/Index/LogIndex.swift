@@ -12,7 +12,8 @@ final class LogIndex: Sendable {
     static let schemaVersion = 1
 
     let path: String
-    private let pool: DatabasePool
+    /// A pool for the write node (the indexer writes while readers read); a read-only queue for tools.
+    private let pool: any DatabaseWriter
 
     /// Where the indexer stopped: the last indexed position and where the next group starts.
     struct Checkpoint: Sendable, Equatable {
@@ -30,15 +31,31 @@ final class LogIndex: Sendable {
         var type: String
     }
 
-    init(directory: String) throws {
+    /// - Parameters:
+    ///   - readOnly: for tools beside a running node; the index must exist.
+    init(directory: String, readOnly: Bool = false) throws {
         path = directory + "/" + Self.fileName
         var configuration = Configuration()
         configuration.label = "LogIndex"
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+        configuration.readonly = readOnly
+        if !readOnly {
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536")
+            }
         }
         do {
+            if readOnly {
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw EventStoreError(.io, "no index at \(path)")
+                }
+                pool = try DatabaseQueue(path: path, configuration: configuration)
+                let version = try pool.read { try Int.fetchOne($0, sql: "PRAGMA user_version") ?? 0 }
+                guard version == Self.schemaVersion else {
+                    throw EventStoreError(.damaged, "\(path) has index schema version \(version); this build knows \(Self.schemaVersion)")
+                }
+                return
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in
                 let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
@@ -69,7 +86,10 @@ final class LogIndex: Sendable {
         PRAGMA user_version = \(schemaVersion);
         """
 
-    func close() throws { try pool.close() }
+    func close() throws {
+        if let pool = pool as? DatabasePool { try pool.close() }
+        if let queue = pool as? DatabaseQueue { try queue.close() }
+    }
 
     // MARK: - Reads
 
@@ -141,11 +161,11 @@ final class LogIndex: Sendable {
         }
     }
 
-    /// Every indexed (stream, version, position), for `prism store verify`, in position order.
-    func forEachEntry(_ body: (Int64, String, Int64) throws -> Void) throws {
+    /// Every indexed (position, stream, version, location), in position order, for `prism store verify`.
+    func forEachEntry(_ body: (Int64, String, Int64, LogLocation) throws -> Void) throws {
         try read { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT e.position, s.name, e.version FROM events e JOIN streams s ON s.id = e.stream ORDER BY e.position")
-            while let row = try rows.next() { try body(row[0], row[1], row[2]) }
+            let rows = try Row.fetchCursor(db, sql: "SELECT e.position, s.name, e.version, e.segment, e.offset FROM events e JOIN streams s ON s.id = e.stream ORDER BY e.position")
+            while let row = try rows.next() { try body(row[0], row[1], row[2], LogLocation(segment: row[3], offset: row[4])) }
         }
     }
 

@@ -18,7 +18,7 @@ struct StreamStateCache<D: Domain> {
         var loaded = StreamState<D.State>(version: nil, state: nil)
         var from: Int64 = 0
         while true {
-            let events = try store.readStream(stream, fromVersion: from, limit: 1000)
+            let events = try store.readStream(stream, fromVersion: from, limit: 1000, includingStaged: true)
             for event in events {
                 loaded.state = domain.evolve(loaded.state, event)
                 loaded.version = event.version

@@ -1,0 +1,33 @@
+/// Reads single records by location through a window of the file, so records read in log order
+/// (a catch-up, a verify pass) cost one `pread` per megabyte rather than one each.
+struct RecordReader {
+    private var window: [UInt8] = []
+    private var windowAt = LogLocation(segment: -1, offset: 0)
+    static let windowBytes = 1 << 20
+
+    /// The record at `location` of `file`, checked (length, checksum).
+    /// - Throws: `RecordProblem` when there is no valid record there; `.io` when the file cannot be read.
+    mutating func record(at location: LogLocation, in file: any LogFile) throws -> RecordedEvent {
+        var start = location.offset - windowAt.offset
+        if location.segment != windowAt.segment || start < 0 || start + LogFormat.recordHeaderLength > window.count {
+            try load(location, file, count: Self.windowBytes)
+            start = 0
+        }
+        let length = Int(window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt32.self).littleEndian })
+        if start + length > window.count {
+            try load(location, file, count: max(length, Self.windowBytes))
+            start = 0
+        }
+        return try window.withUnsafeBytes { raw in
+            try LogFormat.decodeRecord(UnsafeRawBufferPointer(rebasing: raw[start...])).0
+        }
+    }
+
+    private mutating func load(_ location: LogLocation, _ file: any LogFile, count: Int) throws {
+        window = try file.read(at: location.offset, count: count)
+        windowAt = location
+        guard window.count >= LogFormat.recordHeaderLength else {
+            throw LogFormat.RecordProblem(reason: "no record header at \(location) (the file ends at \(location.offset + window.count))")
+        }
+    }
+}

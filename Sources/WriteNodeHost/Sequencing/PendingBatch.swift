@@ -1,0 +1,92 @@
+import EventStore
+import WireProtocol
+
+/// The requests of one group commit, as the sequencer decides them: who is waiting for what,
+/// and the appends to stage. Pure (no sockets, no store), so its replies can be tested alone.
+struct PendingBatch {
+    enum Outcome: Equatable {
+        /// Answered with this error whatever the commit does (a malformed request, a rejected command).
+        case failed(WireError)
+        /// Answered from the results of `requests[range]` once the group is durable.
+        case appended(Range<Int>)
+        /// A query answered when the batch is (so replies keep their order).
+        case answered(JSONValue)
+    }
+
+    struct Pending {
+        var route: [[UInt8]]
+        var outcome: Outcome
+    }
+
+    private(set) var pending: [Pending] = []
+    private(set) var requests: [AppendRequest] = []
+    /// Streams a generic append of this batch changes: their state is known only once staged.
+    private(set) var touchedByAppend: Set<String> = []
+
+    var isEmpty: Bool { pending.isEmpty }
+    var count: Int { pending.count }
+
+    mutating func fail(_ route: [[UInt8]], _ error: WireError) {
+        pending.append(Pending(route: route, outcome: .failed(error)))
+    }
+
+    mutating func answer(_ route: [[UInt8]], _ reply: JSONValue) {
+        pending.append(Pending(route: route, outcome: .answered(reply)))
+    }
+
+    /// Queues the appends one request needs (a command may need several, a generic append one).
+    mutating func enqueue(_ route: [[UInt8]], _ appends: [AppendRequest], isGenericAppend: Bool = false) {
+        let start = requests.count
+        requests.append(contentsOf: appends)
+        if isGenericAppend { appends.forEach { touchedByAppend.insert($0.stream) } }
+        pending.append(Pending(route: route, outcome: .appended(start..<requests.count)))
+    }
+
+    /// One reply per waiting request, in arrival order, each as its full multipart message.
+    /// - Parameters:
+    ///   - results: the store's result for each of `requests`, or nil when the group failed.
+    ///   - failure: what requests answered from the group are told when it failed.
+    ///   - head: the durable head before the group (the position of a command that appended nothing).
+    func replies(results: [Result<[RecordedEvent], EventStoreError>]?, failure: WireError, head: Int64) -> [[[UInt8]]] {
+        pending.map { item in
+            let reply: [UInt8]
+            switch item.outcome {
+            case .failed(let error): reply = error.reply.jsonBytes
+            case .answered(let json): reply = json.jsonBytes
+            case .appended(let range):
+                reply = results.map { Self.reply(for: $0[range], head: head) } ?? failure.reply.jsonBytes
+            }
+            return item.route + [reply]
+        }
+    }
+
+    /// `{"events":[…],"ok":true,"position":P}`, written directly: this runs once per request.
+    /// The first failed append of a command answers for all of it (nothing of a failed command
+    /// is stored: its appends are to one stream, or checked together by the domain).
+    static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(96)
+        out.append(contentsOf: #"{"events":["#.utf8)
+        var position = head
+        var first = true
+        for result in results {
+            switch result {
+            case .failure(let error):
+                return WireError(error).reply.jsonBytes
+            case .success(let recorded):
+                for event in recorded {
+                    position = event.position
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
+                    JSONWriter.writeString(event.stream, into: &out)
+                    out.append(contentsOf: #","type":"#.utf8)
+                    JSONWriter.writeString(event.type, into: &out)
+                    out.append(contentsOf: #","version":\#(event.version)}"#.utf8)
+                }
+            }
+        }
+        out.append(contentsOf: #"],"ok":true,"position":\#(position)}"#.utf8)
+        return out
+    }
+}

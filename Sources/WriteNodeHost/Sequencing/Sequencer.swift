@@ -1,0 +1,255 @@
+import EventStore
+import Logging
+import WireProtocol
+import ZeroMQ
+
+/// The write node's single sequencer: receives requests, decides them into a batch, and keeps
+/// one batch syncing on the committer's thread while it collects and decides the next
+/// (pipelined group commit). When a batch is durable it confirms it, replies in arrival order,
+/// then publishes its events in position order.
+///
+/// Owns the command ROUTER and the PUB socket; runs on its own thread because `zmq_poll` blocks.
+final class Sequencer<D: Domain>: @unchecked Sendable {
+    private let configuration: WriteNodeConfiguration
+    private let commands: Socket
+    private var publisher: Publisher
+    private let committer: Committer
+    private let store: EventStore
+    private var cache: StreamStateCache<D>
+    private let logger: Logger
+    private(set) var statistics = Statistics()
+
+    /// The batch being collected and decided.
+    private var collecting = PendingBatch()
+    /// The batch the committer is writing, with its staged form.
+    private var inFlight: (pending: PendingBatch, staged: StagedBatch)?
+
+    struct Statistics {
+        var batches = 0
+        var requests = 0
+        var eventsAppended = 0
+        var largestBatch = 0
+        /// Time the committer spent writing and syncing groups, and the sequencer spent on
+        /// everything else (receive, parse, decide, stage, reply, publish), in ns.
+        var appendNanoseconds: Int64 = 0
+        var batchNanoseconds: Int64 = 0
+        var failedCommits = 0
+    }
+
+    init(
+        configuration: WriteNodeConfiguration, domain: D, store: EventStore, commands: Socket,
+        publisher: Socket, committer: Committer, logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.commands = commands
+        self.publisher = try Publisher(socket: publisher, store: store)
+        self.committer = committer
+        self.store = store
+        self.cache = StreamStateCache(domain: domain)
+        self.logger = logger
+    }
+
+    /// Serves until the context is shut down, then closes its sockets with a bounded linger.
+    func run() {
+        var poller = Poller([commands, committer.completion])
+        let interval = Int64(configuration.heartbeatIntervalMs) * 1_000_000
+        var nextHeartbeat = monotonicNanoseconds()
+        defer {
+            commands.close(linger: configuration.shutdownLingerMs)
+            publisher.socket.close(linger: configuration.shutdownLingerMs)
+            committer.close(linger: 0)
+        }
+        while true {
+            do {
+                let now = monotonicNanoseconds()
+                if now >= nextHeartbeat {
+                    try publisher.heartbeat(store: store)
+                    nextHeartbeat = now + interval
+                }
+                let wait = Int(max(0, (nextHeartbeat - now) / 1_000_000))
+                let ready = try poller.poll(timeout: wait)
+                let started = monotonicNanoseconds()
+                if ready[1].readable { try finishInFlight() }
+                if ready[0].readable { try receive() }
+                if inFlight == nil { try dispatch() }
+                statistics.batchNanoseconds += monotonicNanoseconds() - started
+            } catch let error as ZMQError where error.isContextTerminated {
+                logger.info("command loop stopping")
+                return
+            } catch {
+                // A socket error other than shutdown is a bug or a resource limit; keep serving.
+                logger.error("command loop error", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Collecting
+
+    /// Thrown by a decide-time lookup of a stream that a generic append of the collecting batch
+    /// has changed: its state is known only once that batch is staged.
+    private struct StageFirst: Error {}
+
+    /// Receives and decides everything waiting, up to the batch limit.
+    private func receive() throws {
+        var received = 0
+        while collecting.count < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
+            received += 1
+            switch RequestEnvelope.split(frames) {
+            case .failure(let failure): collecting.fail(failure.route, failure.error)
+            case .success(let envelope): try handle(envelope)
+            }
+        }
+        statistics.largestBatch = max(statistics.largestBatch, collecting.count)
+    }
+
+    private func handle(_ envelope: RequestEnvelope) throws {
+        statistics.requests += 1
+        do {
+            switch try WriteRequest.parse(envelope.body, limits: configuration) {
+            case .append(let request):
+                cache.forget(request.stream)
+                collecting.enqueue(envelope.route, [request], isGenericAppend: true)
+            case .command(let command):
+                collecting.enqueue(envelope.route, try decideStagingFirstIfNeeded(command))
+            case .query(let name):
+                collecting.answer(envelope.route, try answer(query: name))
+            }
+        } catch let error as WireError {
+            collecting.fail(envelope.route, error)
+        } catch let error as EventStoreError {
+            collecting.fail(envelope.route, WireError(error))
+        } catch let error as ZMQError {
+            throw error
+        } catch {
+            logger.error("decide failed", metadata: ["error": "\(error)"])
+            collecting.fail(envelope.route, WireError(.internal, "\(error)"))
+        }
+    }
+
+    private func decideStagingFirstIfNeeded(_ command: Command) throws -> [AppendRequest] {
+        do {
+            return try decide(command)
+        } catch is StageFirst {
+            // Wait for the batch in flight, then stage the collecting one: the stream's state
+            // then includes the generic append, read back with the staged events.
+            if inFlight != nil { try waitForInFlight() }
+            try dispatch()
+            return try decide(command)
+        }
+    }
+
+    private func decide(_ command: Command) throws -> [AppendRequest] {
+        let decided = try cache.domain.decide(command) { stream in
+            if collecting.touchedByAppend.contains(stream) { throw StageFirst() }
+            return try cache.state(of: stream, store: store)
+        }
+        for request in decided {
+            cache.applyProvisionally(request)
+        }
+        return decided
+    }
+
+    // MARK: - Committing
+
+    /// Stages the collecting batch and hands it to the committer (only when none is in flight).
+    private func dispatch() throws {
+        guard !collecting.isEmpty else { return }
+        let pending = collecting
+        collecting = PendingBatch()
+        let staged: StagedBatch
+        do {
+            staged = try store.stage(pending.requests)
+        } catch {
+            // Appends are refused (a failed write whose log cannot be reopened yet).
+            cache.forgetAll()
+            try send(pending.replies(results: nil, failure: Self.unavailable(error), head: store.headPosition))
+            return
+        }
+        for (index, result) in staged.results.enumerated() {
+            if case .failure = result { cache.forget(pending.requests[index].stream) }
+        }
+        inFlight = (pending, staged)
+        try committer.submit(staged)
+    }
+
+    private func waitForInFlight() throws {
+        var poller = Poller([committer.completion])
+        while inFlight != nil {
+            if try poller.poll(timeout: -1)[0].readable { try finishInFlight() }
+        }
+    }
+
+    /// The committer is done with the batch in flight: confirm, reply, publish — or, if it
+    /// failed, answer it and everything decided behind it `Unavailable`.
+    private func finishInFlight() throws {
+        let (_, error, nanoseconds) = try committer.finish()
+        guard let (pending, staged) = inFlight else { return }
+        inFlight = nil
+        statistics.appendNanoseconds += nanoseconds
+        if let error {
+            store.abandon(staged)
+            cache.forgetAll()
+            statistics.failedCommits += 1
+            logger.error("commit failed; appends pause until the log's tail is validated again", metadata: ["error": "\(error.message)"])
+            let failure = Self.unavailable(error)
+            let behind = collecting
+            collecting = PendingBatch()
+            try send(pending.replies(results: nil, failure: failure, head: staged.headBefore))
+            try send(behind.replies(results: nil, failure: failure, head: staged.headBefore))
+            return
+        }
+        statistics.batches += 1
+        statistics.eventsAppended += staged.events.count
+        try publisher.prepare(after: staged.headBefore, store: store)
+        store.confirm(staged)
+        try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
+        try publisher.publish(staged.events)
+    }
+
+    private static func unavailable(_ error: any Error) -> WireError {
+        let message = (error as? EventStoreError)?.message ?? "\(error)"
+        return WireError(.unavailable, "event store could not commit, nothing of this request was stored: \(message)")
+    }
+
+    /// Sends replies. Without `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped
+    /// by libzmq, which is what we want: the event is durable and published all the same.
+    private func send(_ replies: [[[UInt8]]]) throws {
+        for reply in replies { try commands.send(reply, dontWait: true) }
+    }
+
+    // MARK: - Queries
+
+    private func answer(query name: String) throws(WireError) -> JSONValue {
+        let head = store.headPosition
+        switch name {
+        case "health":
+            if let failure = store.failure {
+                return ["ok": true, "position": .int(head), "result": ["status": "appendsRefused", "reason": .string(failure.message)]]
+            }
+            return ["ok": true, "position": .int(head), "result": ["status": "serving"]]
+        case "stats":
+            let indexed = store.indexedPosition
+            let caches = store.cacheCounts
+            return [
+                "ok": true, "position": .int(head),
+                "result": [
+                    "head": .int(head),
+                    "requests": .int(Int64(statistics.requests)),
+                    "batches": .int(Int64(statistics.batches)),
+                    "eventsAppended": .int(Int64(statistics.eventsAppended)),
+                    "largestBatch": .int(Int64(statistics.largestBatch)),
+                    "failedCommits": .int(Int64(statistics.failedCommits)),
+                    "cachedStreams": .int(Int64(cache.count)),
+                    "streamHeadsInMemory": .int(Int64(caches.streams)),
+                    "idWindow": .int(Int64(caches.ids)),
+                    "indexedPosition": .int(indexed),
+                    "indexBehind": .int(head - indexed),
+                    "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
+                    "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
+                ],
+            ]
+        default:
+            throw WireError(.unknownQuery, "unknown query '\(name)' (the write node answers: health, stats)")
+        }
+    }
+}
