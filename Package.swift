@@ -61,7 +61,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "OrdersDomain", dependencies: ["WriteNodeHost", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+        // Depends on WireProtocol only for the JSON parser and writer and `FieldReader`; that
+        // links no ZeroMQ and no SQLite.
+        .target(name: "OrdersDomain", dependencies: ["EventModel", "WireProtocol"], swiftSettings: swiftSettings),
         .target(
             name: "ProjectionRuntime",
             dependencies: [

@@ -1,5 +1,5 @@
+import EventModel
 import WireProtocol
-import WriteNodeHost
 
 /// A command of the orders domain, parsed and validated from its wire form.
 ///

@@ -1,6 +1,5 @@
-import EventStore
+import EventModel
 import WireProtocol
-import WriteNodeHost
 
 /// The orders domain: users in `user-<userId>` streams, orders in `order-<orderId>` streams.
 ///

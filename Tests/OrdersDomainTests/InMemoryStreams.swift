@@ -1,9 +1,8 @@
 import TestSupport
-import EventStore
+import EventModel
 import Foundation
 import OrdersDomain
 import WireProtocol
-import WriteNodeHost
 
 /// A tiny in-memory event store for deciding commands against: streams by name, folded with `evolve`.
 struct InMemoryStreams {

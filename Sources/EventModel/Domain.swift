@@ -1,6 +1,3 @@
-import EventStore
-import WireProtocol
-
 /// A command as it arrives on the wire: `{"command": name, "data": {...}}`.
 public struct Command: Sendable, Equatable {
     public var name: String
