@@ -1,32 +1,3 @@
-/// A command as it arrives on the wire: `{"command": name, "data": {...}}`.
-public struct Command: Sendable, Equatable {
-    public var name: String
-    public var data: JSONValue
-
-    public init(name: String, data: JSONValue) {
-        self.name = name
-        self.data = data
-    }
-}
-
-/// What the write node knows of one stream when a command is decided.
-public struct StreamState<State: Sendable>: Sendable {
-    /// The version of the stream's last event, or nil when the stream has no events.
-    public var version: Int64?
-    /// The state folded from the stream's events by `Domain.evolve`, or nil when there are none.
-    public var state: State?
-
-    public init(version: Int64?, state: State?) {
-        self.version = version
-        self.state = state
-    }
-
-    /// The expected version an append decided on this state must carry.
-    public var expectedVersion: ExpectedVersion {
-        version.map { .exact($0) } ?? .noStream
-    }
-}
-
 /// A domain the write node hosts: commands in, events out.
 ///
 /// The write node decides the commands of one batch one after another, each seeing the
