@@ -12,8 +12,9 @@ public protocol Domain: Sendable {
     ///   - command: the command as received.
     ///   - stream: looks up the current state of any stream by name.
     /// - Returns: the appends, each with the expected version of the state it was decided on.
-    /// - Throws: `WireError` with `.unknownCommand`, `.invalidArgument` or `.rejected`;
-    ///   any other error is reported as `Internal`.
+    /// - Throws: `DecisionError` (`.unknownCommand`, `.invalidArgument`, `.rejected`), answered
+    ///   with the wire error of the same name; whatever `stream` throws; any other error is
+    ///   reported as `Internal`.
     func decide(_ command: Command, stream: (String) throws -> StreamState<State>) throws -> [AppendRequest]
 
     /// Folds one event into its stream's state. Never fails: an event it does not know leaves the state as it is.

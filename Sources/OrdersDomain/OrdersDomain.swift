@@ -1,5 +1,4 @@
 import EventModel
-import WireProtocol
 
 /// The orders domain: users in `user-<userId>` streams, orders in `order-<orderId>` streams.
 ///
@@ -31,29 +30,29 @@ public struct OrdersDomain: Domain {
     public static func userStream(_ userId: String) -> String { "user-" + userId }
     public static func orderStream(_ orderId: String) -> String { "order-" + orderId }
 
-    /// - Throws: `WireError` `.unknownCommand`, `.invalidArgument` (see `OrdersCommand`), or
+    /// - Throws: `DecisionError` `.unknownCommand`, `.invalidArgument` (see `OrdersCommand`), or
     ///   `.rejected` when a rule forbids the command; whatever `stream` throws.
     public func decide(_ command: Command, stream: (String) throws -> StreamState<OrdersState>) throws -> [AppendRequest] {
         switch try OrdersCommand(command) {
         case .registerUser(let userId, let name, let state):
             let streamName = Self.userStream(userId)
             let current = try stream(streamName)
-            if case .user? = current.state { throw WireError(.rejected, "user \(userId) already exists") }
+            if case .user? = current.state { throw DecisionError(.rejected, "user \(userId) already exists") }
             return [Self.append(.userRegistered(userId: userId, name: name, state: state), to: streamName, on: current)]
 
         case .changeUserAddress(let userId, let state):
             let streamName = Self.userStream(userId)
             let current = try stream(streamName)
-            guard case .user(let user)? = current.state else { throw WireError(.rejected, "user \(userId) does not exist") }
+            guard case .user(let user)? = current.state else { throw DecisionError(.rejected, "user \(userId) does not exist") }
             let event = OrdersEvent.userAddressChanged(userId: userId, state: state, previousState: user.state)
             return [Self.append(event, to: streamName, on: current)]
 
         case .placeOrder(let orderId, let userId, let amountCents, let description):
             let streamName = Self.orderStream(orderId)
             let current = try stream(streamName)
-            if case .order? = current.state { throw WireError(.rejected, "order \(orderId) already exists") }
+            if case .order? = current.state { throw DecisionError(.rejected, "order \(orderId) already exists") }
             guard case .user? = try stream(Self.userStream(userId)).state else {
-                throw WireError(.rejected, "user \(userId) does not exist")
+                throw DecisionError(.rejected, "user \(userId) does not exist")
             }
             let event = OrdersEvent.orderCreated(orderId: orderId, userId: userId, amountCents: amountCents, description: description)
             return [Self.append(event, to: streamName, on: current)]
@@ -71,8 +70,8 @@ public struct OrdersDomain: Domain {
         case .cancelOrder(let orderId, let reason):
             let (order, current) = try Self.order(orderId, stream)
             switch order.status {
-            case .cancelled: throw WireError(.rejected, "order \(orderId) is already cancelled")
-            case .shipped: throw WireError(.rejected, "order \(orderId) cannot be cancelled: it is already shipped")
+            case .cancelled: throw DecisionError(.rejected, "order \(orderId) is already cancelled")
+            case .shipped: throw DecisionError(.rejected, "order \(orderId) cannot be cancelled: it is already shipped")
             case .paymentPending, .paid: break
             }
             let event = OrdersEvent.orderCancelled(orderId: orderId, userId: order.userId, reason: reason)
@@ -95,14 +94,14 @@ public struct OrdersDomain: Domain {
         _ orderId: String, _ stream: (String) throws -> StreamState<OrdersState>
     ) throws -> (Order, StreamState<OrdersState>) {
         let current = try stream(orderStream(orderId))
-        guard case .order(let order)? = current.state else { throw WireError(.rejected, "order \(orderId) does not exist") }
+        guard case .order(let order)? = current.state else { throw DecisionError(.rejected, "order \(orderId) does not exist") }
         return (order, current)
     }
 
-    private static func require(_ order: Order, is required: OrderStatus, toBecome target: OrderStatus, verb: String) throws(WireError) {
+    private static func require(_ order: Order, is required: OrderStatus, toBecome target: OrderStatus, verb: String) throws(DecisionError) {
         if order.status == required { return }
-        if order.status == target { throw WireError(.rejected, "order \(order.orderId) is already \(target.rawValue)") }
-        throw WireError(
+        if order.status == target { throw DecisionError(.rejected, "order \(order.orderId) is already \(target.rawValue)") }
+        throw DecisionError(
             .rejected,
             "order \(order.orderId) cannot be \(verb): it is \(order.status.rawValue) (must be \(required.rawValue))")
     }

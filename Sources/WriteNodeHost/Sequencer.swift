@@ -123,6 +123,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
         } catch let error as WireError {
             pending.append(Pending(route: envelope.route, outcome: .failed(error)))
+        } catch let error as DecisionError {
+            pending.append(Pending(route: envelope.route, outcome: .failed(WireError(error))))
         } catch let error as EventStoreError {
             pending.append(Pending(route: envelope.route, outcome: .failed(WireError(.unavailable, "event store: \(error.message)"))))
         } catch {
