@@ -21,6 +21,7 @@ import EventModel
 /// failures `InvalidArgument`, each with a message naming the field or the stream's entity.
 public struct OrdersDomain: Domain {
     public typealias State = OrdersState
+    public typealias Event = OrdersEvent
 
     /// The commands this domain accepts.
     public static let commandNames: [String] = OrdersCommand.names
@@ -32,7 +33,7 @@ public struct OrdersDomain: Domain {
 
     /// - Throws: `DecisionError` `.unknownCommand`, `.invalidArgument` (see `OrdersCommand`), or
     ///   `.rejected` when a rule forbids the command; whatever `stream` throws.
-    public func decide(_ command: Command, stream: (String) throws -> StreamState<OrdersState>) throws -> [AppendRequest] {
+    public func decide(_ command: Command, stream: (String) throws -> StreamState<OrdersState>) throws -> [Decision<OrdersEvent>] {
         switch try OrdersCommand(command) {
         case .registerUser(let userId, let name, let state):
             let streamName = Self.userStream(userId)
@@ -79,15 +80,21 @@ public struct OrdersDomain: Domain {
         }
     }
 
-    /// Folds a recorded event; events of other types, or whose data does not decode, leave the state as it is.
-    public func evolve(_ state: OrdersState?, _ event: RecordedEvent) -> OrdersState? {
-        guard let decoded = OrdersEvent(event) else { return state }
-        return OrdersState.applying(decoded, to: state)
+    /// Folds one event (see `OrdersState.applying`).
+    public func evolve(_ state: OrdersState?, _ event: OrdersEvent) -> OrdersState? {
+        OrdersState.applying(event, to: state)
     }
 
-    private static func append(_ event: OrdersEvent, to stream: String, on current: StreamState<OrdersState>) -> AppendRequest {
+    /// Decodes a stored event; nil for events of other types or whose data lacks a field (see `OrdersEvent`).
+    public func decode(_ recorded: RecordedEvent) -> OrdersEvent? {
+        OrdersEvent(recorded)
+    }
+
+    private static func append(_ event: OrdersEvent, to stream: String, on current: StreamState<OrdersState>) -> Decision<OrdersEvent> {
         // The id is fresh, so a retry of the command is a new command: no idempotency lookup needed.
-        AppendRequest(stream: stream, expectedVersion: current.expectedVersion, events: [event.newEvent], checkIdempotency: false)
+        Decision(stream: stream, expectedVersion: current.expectedVersion, events: [event], checkIdempotency: false) {
+            $0.newEvent
+        }
     }
 
     private static func order(

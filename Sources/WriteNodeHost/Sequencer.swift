@@ -147,10 +147,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             if touchedByAppend.contains(stream) { throw CommitFirst() }
             return try cache.state(of: stream, store: store)
         }
-        for request in decided {
-            cache.applyProvisionally(request)
+        for decision in decided {
+            cache.applyProvisionally(decision)
         }
-        return decided
+        return decided.map(\.append)
     }
 
     private func enqueue(route: [[UInt8]], _ decided: [AppendRequest]) {
