@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "EventModel", targets: ["EventModel"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "Subscription", targets: ["Subscription"]),
@@ -38,16 +39,20 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
+        // The event vocabulary and the decider contract: no dependencies, so a domain or a
+        // client links neither SQLite nor ZeroMQ.
+        .target(name: "EventModel", swiftSettings: swiftSettings),
         .target(
             name: "EventStore",
             dependencies: [
+                "EventModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "WireProtocol", dependencies: ["EventStore"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+        .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
+        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -56,7 +61,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "OrdersDomain", dependencies: ["WriteNodeHost", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+        // Depends on WireProtocol only for the JSON parser and writer and `FieldReader`; that
+        // links no ZeroMQ and no SQLite.
+        .target(name: "OrdersDomain", dependencies: ["EventModel", "WireProtocol"], swiftSettings: swiftSettings),
         .target(
             name: "ProjectionRuntime",
             dependencies: [
@@ -116,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "WireProtocol", "Subscription",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -1,5 +1,5 @@
+import EventModel
 import WireProtocol
-import WriteNodeHost
 
 /// A command of the orders domain, parsed and validated from its wire form.
 ///
@@ -30,38 +30,54 @@ public enum OrdersCommand: Sendable, Equatable {
     ///
     /// - Throws: `.unknownCommand` for a name not in `names`; `.invalidArgument` naming the
     ///   field for data that is not an object or a field that is missing, mistyped or out of range.
-    public init(_ command: Command) throws(WireError) {
+    public init(_ command: Command) throws(DecisionError) {
+        let parsed: OrdersCommand?
+        do {
+            parsed = try Self.parse(command)
+        } catch {
+            // `FieldReader` reports bad data, and only that, as `InvalidArgument`.
+            throw DecisionError(.invalidArgument, error.message)
+        }
+        guard let parsed else {
+            throw DecisionError(
+                .unknownCommand, "unknown command '\(Self.shortened(command.name))' (known: \(Self.names.joined(separator: ", ")))")
+        }
+        self = parsed
+    }
+
+    /// The command read from its data with `FieldReader`, or nil for a name not in `names`.
+    private static func parse(_ command: Command) throws(WireError) -> OrdersCommand? {
         switch command.name {
         case "RegisterUser":
             let data = try FieldReader(command.data)
-            self = .registerUser(
+            return .registerUser(
                 userId: try data.id("userId"),
                 name: try data.text("name", maxBytes: Self.maxNameBytes),
                 state: try data.text("state", maxBytes: Self.maxStateBytes))
         case "ChangeUserAddress":
             let data = try FieldReader(command.data)
-            self = .changeUserAddress(
+            return .changeUserAddress(
                 userId: try data.id("userId"),
                 state: try data.text("state", maxBytes: Self.maxStateBytes))
         case "PlaceOrder":
             let data = try FieldReader(command.data)
-            self = .placeOrder(
+            return .placeOrder(
                 orderId: try data.id("orderId"),
                 userId: try data.id("userId"),
                 amountCents: try data.int("amountCents", in: 1...Self.maxAmountCents),
                 description: try data.text("description", maxBytes: Self.maxDescriptionBytes))
         case "ConfirmPayment":
-            self = .confirmPayment(orderId: try FieldReader(command.data).id("orderId"))
+            return .confirmPayment(orderId: try FieldReader(command.data).id("orderId"))
         case "ShipOrder":
-            self = .shipOrder(orderId: try FieldReader(command.data).id("orderId"))
+            return .shipOrder(orderId: try FieldReader(command.data).id("orderId"))
         case "CancelOrder":
             let data = try FieldReader(command.data)
             // A reason is optional: cancelling is allowed without one, and the event then carries "".
-            self = .cancelOrder(
+            return .cancelOrder(
                 orderId: try data.id("orderId"),
                 reason: try data.optionalText("reason", maxBytes: Self.maxReasonBytes, allowEmpty: true, default: ""))
         default:
-            throw WireError(.unknownCommand, "unknown command '\(Self.shortened(command.name))' (known: \(Self.names.joined(separator: ", ")))")
+            return nil
         }
     }
 

@@ -1,6 +1,4 @@
-import EventStore
-import WireProtocol
-import WriteNodeHost
+import EventModel
 
 /// The orders domain: users in `user-<userId>` streams, orders in `order-<orderId>` streams.
 ///
@@ -23,6 +21,7 @@ import WriteNodeHost
 /// failures `InvalidArgument`, each with a message naming the field or the stream's entity.
 public struct OrdersDomain: Domain {
     public typealias State = OrdersState
+    public typealias Event = OrdersEvent
 
     /// The commands this domain accepts.
     public static let commandNames: [String] = OrdersCommand.names
@@ -32,29 +31,29 @@ public struct OrdersDomain: Domain {
     public static func userStream(_ userId: String) -> String { "user-" + userId }
     public static func orderStream(_ orderId: String) -> String { "order-" + orderId }
 
-    /// - Throws: `WireError` `.unknownCommand`, `.invalidArgument` (see `OrdersCommand`), or
+    /// - Throws: `DecisionError` `.unknownCommand`, `.invalidArgument` (see `OrdersCommand`), or
     ///   `.rejected` when a rule forbids the command; whatever `stream` throws.
-    public func decide(_ command: Command, stream: (String) throws -> StreamState<OrdersState>) throws -> [AppendRequest] {
+    public func decide(_ command: Command, stream: (String) throws -> StreamState<OrdersState>) throws -> [Decision<OrdersEvent>] {
         switch try OrdersCommand(command) {
         case .registerUser(let userId, let name, let state):
             let streamName = Self.userStream(userId)
             let current = try stream(streamName)
-            if case .user? = current.state { throw WireError(.rejected, "user \(userId) already exists") }
+            if case .user? = current.state { throw DecisionError(.rejected, "user \(userId) already exists") }
             return [Self.append(.userRegistered(userId: userId, name: name, state: state), to: streamName, on: current)]
 
         case .changeUserAddress(let userId, let state):
             let streamName = Self.userStream(userId)
             let current = try stream(streamName)
-            guard case .user(let user)? = current.state else { throw WireError(.rejected, "user \(userId) does not exist") }
+            guard case .user(let user)? = current.state else { throw DecisionError(.rejected, "user \(userId) does not exist") }
             let event = OrdersEvent.userAddressChanged(userId: userId, state: state, previousState: user.state)
             return [Self.append(event, to: streamName, on: current)]
 
         case .placeOrder(let orderId, let userId, let amountCents, let description):
             let streamName = Self.orderStream(orderId)
             let current = try stream(streamName)
-            if case .order? = current.state { throw WireError(.rejected, "order \(orderId) already exists") }
+            if case .order? = current.state { throw DecisionError(.rejected, "order \(orderId) already exists") }
             guard case .user? = try stream(Self.userStream(userId)).state else {
-                throw WireError(.rejected, "user \(userId) does not exist")
+                throw DecisionError(.rejected, "user \(userId) does not exist")
             }
             let event = OrdersEvent.orderCreated(orderId: orderId, userId: userId, amountCents: amountCents, description: description)
             return [Self.append(event, to: streamName, on: current)]
@@ -72,8 +71,8 @@ public struct OrdersDomain: Domain {
         case .cancelOrder(let orderId, let reason):
             let (order, current) = try Self.order(orderId, stream)
             switch order.status {
-            case .cancelled: throw WireError(.rejected, "order \(orderId) is already cancelled")
-            case .shipped: throw WireError(.rejected, "order \(orderId) cannot be cancelled: it is already shipped")
+            case .cancelled: throw DecisionError(.rejected, "order \(orderId) is already cancelled")
+            case .shipped: throw DecisionError(.rejected, "order \(orderId) cannot be cancelled: it is already shipped")
             case .paymentPending, .paid: break
             }
             let event = OrdersEvent.orderCancelled(orderId: orderId, userId: order.userId, reason: reason)
@@ -81,29 +80,35 @@ public struct OrdersDomain: Domain {
         }
     }
 
-    /// Folds a recorded event; events of other types, or whose data does not decode, leave the state as it is.
-    public func evolve(_ state: OrdersState?, _ event: RecordedEvent) -> OrdersState? {
-        guard let decoded = OrdersEvent(event) else { return state }
-        return OrdersState.applying(decoded, to: state)
+    /// Folds one event (see `OrdersState.applying`).
+    public func evolve(_ state: OrdersState?, _ event: OrdersEvent) -> OrdersState? {
+        OrdersState.applying(event, to: state)
     }
 
-    private static func append(_ event: OrdersEvent, to stream: String, on current: StreamState<OrdersState>) -> AppendRequest {
+    /// Decodes a stored event; nil for events of other types or whose data lacks a field (see `OrdersEvent`).
+    public func decode(_ recorded: RecordedEvent) -> OrdersEvent? {
+        OrdersEvent(recorded)
+    }
+
+    private static func append(_ event: OrdersEvent, to stream: String, on current: StreamState<OrdersState>) -> Decision<OrdersEvent> {
         // The id is fresh, so a retry of the command is a new command: no idempotency lookup needed.
-        AppendRequest(stream: stream, expectedVersion: current.expectedVersion, events: [event.newEvent], checkIdempotency: false)
+        Decision(stream: stream, expectedVersion: current.expectedVersion, events: [event], checkIdempotency: false) {
+            $0.newEvent
+        }
     }
 
     private static func order(
         _ orderId: String, _ stream: (String) throws -> StreamState<OrdersState>
     ) throws -> (Order, StreamState<OrdersState>) {
         let current = try stream(orderStream(orderId))
-        guard case .order(let order)? = current.state else { throw WireError(.rejected, "order \(orderId) does not exist") }
+        guard case .order(let order)? = current.state else { throw DecisionError(.rejected, "order \(orderId) does not exist") }
         return (order, current)
     }
 
-    private static func require(_ order: Order, is required: OrderStatus, toBecome target: OrderStatus, verb: String) throws(WireError) {
+    private static func require(_ order: Order, is required: OrderStatus, toBecome target: OrderStatus, verb: String) throws(DecisionError) {
         if order.status == required { return }
-        if order.status == target { throw WireError(.rejected, "order \(order.orderId) is already \(target.rawValue)") }
-        throw WireError(
+        if order.status == target { throw DecisionError(.rejected, "order \(order.orderId) is already \(target.rawValue)") }
+        throw DecisionError(
             .rejected,
             "order \(order.orderId) cannot be \(verb): it is \(order.status.rawValue) (must be \(required.rawValue))")
     }

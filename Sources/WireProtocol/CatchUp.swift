@@ -1,4 +1,4 @@
-import EventStore
+import EventModel
 
 /// The catch-up exchange: "events after position N, at most K, optionally filtered".
 ///

@@ -1,4 +1,4 @@
-import EventStore
+import EventModel
 import Foundation
 
 /// The frames of the event stream on the write node's PUB socket (`docs/PROTOCOL.md`).

@@ -1,4 +1,4 @@
-import EventStore
+import EventModel
 import Foundation
 import WireProtocol
 import ZeroMQ

@@ -1,5 +1,5 @@
 import ArgumentParser
-import EventStore
+import EventModel
 import WireProtocol
 import ZeroMQ
 

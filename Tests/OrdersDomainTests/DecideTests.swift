@@ -1,5 +1,5 @@
 import TestSupport
-import EventStore
+import EventModel
 import OrdersDomain
 import Testing
 import WireProtocol

@@ -1,5 +1,5 @@
 import TestSupport
-import EventStore
+import EventModel
 import Foundation
 import OrdersDomain
 import Testing
@@ -76,15 +76,55 @@ import WireProtocol
     ])
     func unknownOrUndecodableEventsLeaveTheStateAsItIs(type: String, data: String) {
         let event = Self.recorded(type: type, data: Array(data.utf8))
-        #expect(OrdersDomain().evolve(Self.user, event) == Self.user)
-        #expect(OrdersDomain().evolve(nil, event) == nil)
+        #expect(OrdersDomain().decode(event) == nil)
+        #expect(OrdersDomain().evolve(Self.user, recorded: event) == Self.user)
+        #expect(OrdersDomain().evolve(nil, recorded: event) == nil)
     }
 
     @Test func orderEventsWithoutAnOrderLeaveTheStateAsItIs() {
         let event = OrdersEvent.orderShipped(orderId: "o-1", userId: "u1")
+        #expect(OrdersDomain().evolve(nil, event) == nil)
+        #expect(OrdersDomain().evolve(Self.user, event) == Self.user)
         let recorded = Self.recorded(type: event.type, data: event.data)
-        #expect(OrdersDomain().evolve(nil, recorded) == nil)
-        #expect(OrdersDomain().evolve(Self.user, recorded) == Self.user)
+        #expect(OrdersDomain().decode(recorded) == event)
+        #expect(OrdersDomain().evolve(nil, recorded: recorded) == nil)
+    }
+
+    @Test func decisionsCarryTheirEventsTypedAndEncodedAlike() throws {
+        let streams = try InMemoryStreams.withOrder(.paid)
+        let decisions = try streams.decisions("CancelOrder", ["orderId": "o-1", "reason": "late"])
+        #expect(decisions.count == 1)
+        #expect(decisions[0].events == [.orderCancelled(orderId: "o-1", userId: "u1", reason: "late")])
+        #expect(decisions[0].append.events.count == 1)
+        let encoded = decisions[0].append.events[0]
+        #expect(OrdersEvent(type: encoded.type, data: encoded.data) == decisions[0].events[0])
+    }
+
+    /// The write node folds decided events typed, without storing and reading them back: that
+    /// must give the state a later load from the store gives.
+    @Test(arguments: OrderStatus.allCases)
+    func foldingDecidedEventsEqualsFoldingStoredOnes(status: OrderStatus) throws {
+        var streams = try InMemoryStreams.withOrder(.paymentPending)
+        var provisional = streams.state(of: "order-o-1")
+        let commands: [(String, JSONValue)] =
+            switch status {
+            case .paymentPending: []
+            case .paid: [("ConfirmPayment", ["orderId": "o-1"])]
+            case .shipped: [("ConfirmPayment", ["orderId": "o-1"]), ("ShipOrder", ["orderId": "o-1"])]
+            case .cancelled: [("CancelOrder", ["orderId": "o-1"])]
+            }
+        for (name, data) in commands {
+            for decision in try streams.decisions(name, data) {
+                for event in decision.events {
+                    provisional.state = OrdersDomain().evolve(provisional.state, event)
+                    provisional.version = (provisional.version ?? -1) + 1
+                }
+                streams.append(decision.append)
+            }
+        }
+        let loaded = streams.state(of: "order-o-1")
+        #expect(provisional.state == loaded.state)
+        #expect(provisional.version == loaded.version)
     }
 
     @Test func foreignEventsInAStreamDoNotDisturbDecisions() throws {

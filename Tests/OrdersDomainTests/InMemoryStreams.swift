@@ -1,11 +1,11 @@
 import TestSupport
-import EventStore
+import EventModel
 import Foundation
 import OrdersDomain
 import WireProtocol
-import WriteNodeHost
 
-/// A tiny in-memory event store for deciding commands against: streams by name, folded with `evolve`.
+/// A tiny in-memory event store for deciding commands against: streams by name, decoded and folded
+/// with `evolve` on every lookup (as the write node does when it loads a stream from the store).
 struct InMemoryStreams {
     let domain = OrdersDomain()
     private(set) var events: [String: [RecordedEvent]] = [:]
@@ -14,12 +14,17 @@ struct InMemoryStreams {
     /// The stream lookup `decide` takes.
     func state(of stream: String) -> StreamState<OrdersState> {
         guard let recorded = events[stream], !recorded.isEmpty else { return StreamState(version: nil, state: nil) }
-        return StreamState(version: recorded.last!.version, state: recorded.reduce(nil) { domain.evolve($0, $1) })
+        return StreamState(version: recorded.last!.version, state: recorded.reduce(nil) { domain.evolve($0, recorded: $1) })
     }
 
     /// Decides a command without appending its events.
-    func decide(_ name: String, _ data: JSONValue) throws -> [AppendRequest] {
+    func decisions(_ name: String, _ data: JSONValue) throws -> [Decision<OrdersEvent>] {
         try domain.decide(Command(name: name, data: data)) { state(of: $0) }
+    }
+
+    /// Decides a command without appending its events: the appends as the store receives them.
+    func decide(_ name: String, _ data: JSONValue) throws -> [AppendRequest] {
+        try decisions(name, data).map(\.append)
     }
 
     /// Decides a command and appends its events, as the write node would.

@@ -16,6 +16,14 @@ import WireProtocol
         #expect(WireError(reply: try JSONParser.parse(error.reply.jsonBytes)) == error)
         #expect(error.description == "\(code.rawValue): Wrong expected version: 4 (stream: order-17, stream version: 6)")
     }
+
+    /// A domain's refusal reaches the client as the wire error of the same name.
+    @Test(arguments: DecisionError.Code.allCases)
+    func aDecisionErrorIsAnsweredWithTheCodeOfTheSameName(code: DecisionError.Code) {
+        let error = WireError(DecisionError(code, "order o-1 is already shipped"))
+        #expect(error.code.rawValue == code.rawValue)
+        #expect(error.message == "order o-1 is already shipped")
+    }
 }
 
 @Suite struct JSONValueTests {

@@ -116,6 +116,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
         } catch let error as WireError {
             collecting.fail(envelope.route, error)
+        } catch let error as DecisionError {
+            collecting.fail(envelope.route, WireError(error))
         } catch let error as EventStoreError {
             collecting.fail(envelope.route, WireError(error))
         } catch let error as ZMQError {
@@ -143,10 +145,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             if collecting.touchedByAppend.contains(stream) { throw StageFirst() }
             return try cache.state(of: stream, store: store)
         }
-        for request in decided {
-            cache.applyProvisionally(request)
+        for decision in decided {
+            cache.applyProvisionally(decision)
         }
-        return decided
+        return decided.map(\.append)
     }
 
     // MARK: - Committing

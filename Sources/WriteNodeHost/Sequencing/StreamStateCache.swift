@@ -3,9 +3,9 @@ import EventStore
 /// The decide-time state of every stream the write node has touched: version and folded domain state.
 ///
 /// The write node is the only writer, so once a stream is loaded the cache stays exact: decisions
-/// fold their events in as they are made (`applyProvisionally`), so later commands in the same
-/// batch see them, and a stream whose append failed or that a generic append changed is
-/// forgotten (`forget`) and folded again from the store when next needed.
+/// fold their typed events in as they are made (`applyProvisionally`, no parsing back), so later
+/// commands in the same batch see them, and a stream whose append failed or that a generic append
+/// changed is forgotten (`forget`) and folded again from the store when next needed.
 struct StreamStateCache<D: Domain> {
     private var entries: [String: StreamState<D.State>] = [:]
     let domain: D
@@ -20,7 +20,7 @@ struct StreamStateCache<D: Domain> {
         while true {
             let events = try store.readStream(stream, fromVersion: from, limit: 1000, includingStaged: true)
             for event in events {
-                loaded.state = domain.evolve(loaded.state, event)
+                loaded.state = domain.evolve(loaded.state, recorded: event)
                 loaded.version = event.version
             }
             if events.count < 1000 { break }
@@ -30,18 +30,14 @@ struct StreamStateCache<D: Domain> {
         return loaded
     }
 
-    /// Folds events decided for `request` before they are stored, so the rest of the batch sees them.
-    mutating func applyProvisionally(_ request: AppendRequest) {
-        guard var entry = entries[request.stream] else { return }
-        for event in request.events {
-            let version = (entry.version ?? -1) + 1
-            let provisional = RecordedEvent(
-                id: event.id, position: 0, stream: request.stream, version: version, type: event.type,
-                data: event.data, metadata: event.metadata, recordedAt: 0)
-            entry.state = domain.evolve(entry.state, provisional)
-            entry.version = version
+    /// Folds the typed events of `decision` before they are stored, so the rest of the batch sees them.
+    mutating func applyProvisionally(_ decision: Decision<D.Event>) {
+        guard var entry = entries[decision.stream] else { return }
+        for event in decision.events {
+            entry.state = domain.evolve(entry.state, event)
+            entry.version = (entry.version ?? -1) + 1
         }
-        entries[request.stream] = entry
+        entries[decision.stream] = entry
     }
 
     /// Drops a stream whose cached state may be wrong; it is reloaded from the store when next needed.

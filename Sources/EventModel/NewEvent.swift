@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // UUID only: the small core of Foundation, without ICU
+#else
 import Foundation
+#endif
 
 /// An event before it is stored: what a client or a decider asks to append.
 public struct NewEvent: Sendable, Equatable {

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // UUID only: the small core of Foundation, without ICU
+#else
 import Foundation
+#endif
 
 extension UUID {
     /// A version 7 UUID (RFC 9562): 48 bits of Unix milliseconds, then random bits.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // UUID only: the small core of Foundation, without ICU
+#else
 import Foundation
+#endif
 
 /// An event as stored: with its global position, its version in its stream and its commit time.
 public struct RecordedEvent: Sendable, Equatable {

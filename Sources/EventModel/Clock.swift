@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Wall-clock time in nanoseconds since the Unix epoch (what `recordedAt` and heartbeats carry).
 public func wallClockNanoseconds() -> Int64 {
