@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "status-projector", targets: ["status-projector"]),
         .executable(name: "history-projector", targets: ["history-projector"]),
         .executable(name: "prism", targets: ["prism"]),
+        .executable(name: "prism-store", targets: ["prism-store"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -126,6 +127,15 @@ let package = Package(
                 "ZeroMQ", "EventModel", "WireProtocol", "Subscription",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The store tools, run as `prism store …`: apart from `prism` because they link SQLite.
+        .executableTarget(
+            name: "prism-store",
+            dependencies: [
+                "EventStore", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
