@@ -114,6 +114,7 @@ public final class EventStore: @unchecked Sendable {
         }
         ids.evict(now: wallClockNanoseconds())
         writer = LogWriter(directory: directory, fileSystem: options.fileSystem, segmentBytes: options.segmentBytes, loaded: loaded)
+        try writer.createFirstSegment()
         visible = Mutex(Visible(head: loaded.head, indexed: loaded.head, categoryHeads: try index.categoryHeads()))
         sequencing = Mutex(Sequencing(heads: heads, ids: ids))
         indexer = Indexer(index: index, batchEvents: options.indexBatchEvents)

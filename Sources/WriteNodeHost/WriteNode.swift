@@ -74,9 +74,11 @@ public final class WriteNode<D: Domain>: Sendable {
             "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
         ])
         let finished = DispatchGroup()
-        for loop in [sequencer.run, committer.run, catchUp.run] as [@Sendable () -> Void] {
+        let loops: [(String, @Sendable () -> Void)] = [("sequencer", sequencer.run), ("committer", committer.run), ("catch-up", catchUp.run)]
+        for (name, loop) in loops {
             finished.enter()
             let thread = Thread {
+                nameCurrentThread(name)
                 loop()
                 finished.leave()
             }

@@ -20,10 +20,10 @@ final class Indexer: @unchecked Sendable {
 
     func start(store: EventStore) {
         let thread = Thread { [self] in
+            nameCurrentThread("indexer")
             run(store: store)
             finished.signal()
         }
-        thread.name = "prism.indexer"
         self.thread = thread
         thread.start()
     }

@@ -53,6 +53,11 @@ final class LogWriter: @unchecked Sendable {
         return location
     }
 
+    /// Creates the first segment of an empty log, so the first append does not zero-fill one.
+    func createFirstSegment() throws {
+        if active == nil { try roll(firstPosition: 1) }
+    }
+
     /// Names a prepared (or a freshly zero-filled) file as the segment starting at `firstPosition`.
     private func roll(firstPosition: Int64) throws {
         let file = try takePrepared()
@@ -118,6 +123,9 @@ final class LogWriter: @unchecked Sendable {
                 let count = min(chunk.count, bytes - offset)
                 try file.write(count == chunk.count ? chunk : Array(chunk[0..<count]), at: offset)
                 offset += count
+                // Synced every 8 MiB: a few hundred MiB of dirty pages flushed at once would stall
+                // the active segment's `fdatasync`s behind them.
+                if offset % (8 << 20) == 0 { try file.sync() }
             }
             try file.sync()
             try fileSystem.syncDirectory(directory)

@@ -1,0 +1,15 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Names the calling thread (at most 15 bytes), so `top -H`, `perf` and `/proc/PID/task/*/comm`
+/// tell the write node's threads apart. Foundation's `Thread.name` does not reach the kernel on
+/// Linux, and `pthread_setname_np` is not visible to Swift without `_GNU_SOURCE`, so this writes
+/// `/proc/thread-self/comm`, which is what both do.
+public func nameCurrentThread(_ name: String) {
+    let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return }
+    let bytes = Array(name.utf8.prefix(15))
+    _ = write(descriptor, bytes, bytes.count)
+    close(descriptor)
+}
