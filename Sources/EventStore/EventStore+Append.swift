@@ -279,20 +279,21 @@ extension EventStore {
 
     /// The staged batch is durable: readers and the indexer see it, later appends build on it.
     public func confirm(_ batch: StagedBatch) {
-        let indexed = visible.withLock { visible in
+        let (indexed, waiting) = visible.withLock { visible in
             if let group = batch.group {
                 visible.head = group.lastPosition
                 visible.tail.append(group)
+                visible.tailEvents += group.events.count
                 for event in group.events { visible.categoryHeads[event.category] = event.position }
             }
-            return visible.indexed
+            return (visible.indexed, visible.tailEvents)
         }
         sequencing.withLock { state in
             state.heads.confirm(indexed: indexed)
             state.ids.confirm(now: wallClockNanoseconds())
             state.staged = nil
         }
-        if batch.group != nil { indexer.wake() }
+        if waiting >= indexer.batchEvents { indexer.wake() }
     }
 
     /// The staged batch failed: none of it happened, and later appends will not see it.
@@ -329,6 +330,7 @@ extension EventStore {
             for group in found {
                 visible.head = group.lastPosition
                 visible.tail.append(group)
+                visible.tailEvents += group.events.count
                 for event in group.events { visible.categoryHeads[event.category] = event.position }
             }
             visible.failure = nil
@@ -343,6 +345,6 @@ extension EventStore {
             state.heads.confirm(indexed: 0)
             state.needsReopen = false
         }
-        if !found.isEmpty { indexer.wake() }
+
     }
 }

@@ -4,14 +4,24 @@ extension EventStore {
 
     /// Durable events with position > `position`, in order, at most `limit` (1...100,000), filtered.
     ///
-    /// Positions the index holds are looked up there and read from the segments; newer ones come
-    /// from memory (the groups not indexed yet).
+    /// Indexed positions are read group by group (the index finds the groups, and for a category
+    /// filter the groups that hold it); newer ones come from memory (the groups not indexed yet).
     public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
         try Self.checkLimit(limit)
         let (indexed, tail) = try snapshot()
         var events: [RecordedEvent] = []
-        if position < indexed {
-            events = try readRecords(index.locations(after: position, upTo: indexed, limit: limit, filter: filter))
+        var from = position
+        var scanners: [Int64: SegmentScanner] = [:]
+        while from < indexed && events.count < limit {
+            let groups = try index.groups(after: from, upTo: indexed, limit: 1024, categories: filter.categories)
+            guard !groups.isEmpty else { break }
+            for group in groups where events.count < limit {
+                for event in try readGroup(group, scanners: &scanners) where event.position > from && filter.matches(event) {
+                    events.append(event)
+                    if events.count == limit { break }
+                }
+                from = max(from, events.count == limit ? events[events.count - 1].position : group.position + Int64(group.count) - 1)
+            }
         }
         if events.count < limit {
             let from = max(position, indexed)
@@ -23,6 +33,19 @@ extension EventStore {
             }
         }
         return events
+    }
+
+    /// The events of an indexed group, read and checked whole.
+    private func readGroup(_ group: LogIndex.Group, scanners: inout [Int64: SegmentScanner]) throws -> [RecordedEvent] {
+        let segment = group.location.segment
+        if scanners[segment] == nil {
+            scanners[segment] = try SegmentScanner(segment: LogSegment(firstPosition: segment, file: segmentFile(segment)), windowBytes: 1 << 20)
+        }
+        switch try scanners[segment]!.group(at: group.location.offset, expected: group.position) {
+        case .group(_, let events): return events.map(\.event)
+        case .end: throw EventStoreError(.damaged, "\(group.location): the index names a group at position \(group.position), but the log holds zeros there")
+        case .invalid(let reason): throw EventStoreError(.damaged, "\(group.location): \(reason) where the index names the group at position \(group.position)")
+        }
     }
 
     /// Durable events of one stream from `version` on, in version order, at most `limit` (1...100,000).
@@ -89,7 +112,7 @@ extension EventStore {
         return events
     }
 
-    private func segmentFile(_ segment: Int64) throws -> any LogFile {
+    func segmentFile(_ segment: Int64) throws -> any LogFile {
         try readFiles.withLock { files in
             if let file = files[segment] { return file }
             let file = try options.fileSystem.open(directory + "/" + LogSegment.name(firstPosition: segment), create: false)

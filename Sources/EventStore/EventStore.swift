@@ -52,6 +52,8 @@ public final class EventStore: @unchecked Sendable {
         var indexed: Int64
         /// Durable groups not yet indexed, in order.
         var tail: [LogGroup] = []
+        /// Events in `tail`.
+        var tailEvents = 0
         var categoryHeads: [String: Int64]
         /// Why appends are refused, while they are (a failed write or sync).
         var failure: EventStoreError?
@@ -88,7 +90,7 @@ public final class EventStore: @unchecked Sendable {
         var start: (location: LogLocation, position: Int64)? = checkpoint.map { ($0.next, $0.position + 1) }
         if let checkpoint, options.idWindowEvents > 0 {
             let oldest = max(1, checkpoint.position - Int64(options.idWindowEvents) + 1)
-            if oldest <= checkpoint.position, let group = try index.group(containing: oldest) { start = group }
+            if oldest <= checkpoint.position, let group = try index.group(containing: oldest) { start = (group.location, group.position) }
         }
         let loader = LogLoader(directory: directory, fileSystem: options.fileSystem)
         var pending: [LogGroup] = []

@@ -6,10 +6,13 @@ struct SegmentScanner {
     private var window: [UInt8] = []
     private var windowStart = 0
 
-    static let windowBytes = 8 << 20
+    /// How much is read at once: large for recovery's pass over whole segments, small for
+    /// catch-up reads of a few groups.
+    let windowBytes: Int
 
-    init(segment: LogSegment) throws {
+    init(segment: LogSegment, windowBytes: Int = 8 << 20) throws {
         self.segment = segment
+        self.windowBytes = windowBytes
         fileSize = try segment.file.size()
     }
 
@@ -18,7 +21,7 @@ struct SegmentScanner {
         let wanted = min(count, fileSize - offset)
         if wanted <= 0 { return 0 }
         if offset >= windowStart, offset + wanted <= windowStart + window.count { return wanted }
-        window = try segment.file.read(at: offset, count: min(max(wanted, Self.windowBytes), fileSize - offset))
+        window = try segment.file.read(at: offset, count: min(max(wanted, windowBytes), fileSize - offset))
         windowStart = offset
         return min(wanted, window.count)
     }
@@ -71,7 +74,7 @@ struct SegmentScanner {
         var last: Int?
         var at = offset
         while at < fileSize {
-            let count = try ensure(at, Self.windowBytes)
+            let count = try ensure(at, windowBytes)
             let start = at - windowStart
             let found = window.withUnsafeBytes { raw -> Int? in
                 let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + count)])
