@@ -40,7 +40,7 @@ extension PrismStore {
             if report.resumed { print("resumed an interrupted migration whose log was already proven") }
             print("old store  \(report.source.count) events, positions 1…\(report.source.head), digest \(report.source)")
             print("new log    \(report.log.count) events, positions 1…\(report.log.head), digest \(report.log)")
-            print("verify     \(report.verification.isSound ? "sound" : "problems"): \(report.verification.segments) segments, \(report.verification.streams) streams, indexed to \(report.verification.indexedPosition)")
+            print("verify     \(report.verification.isSound ? "sound" : "problems"): \(report.verification.segments) segment\(report.verification.segments == 1 ? "" : "s"), \(report.verification.streams) streams, indexed to \(report.verification.indexedPosition)")
             print("migrated: the old store is now \(report.migratedPath); a write node started on \(directory) serves the log")
         }
     }
