@@ -83,9 +83,12 @@ enum LogFormat {
         guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<28])) == stored else { return nil }
         let position = Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian)
         let count = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian)
-        guard position >= 1, count >= 1 else { return nil }
+        let bodyLength = Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
+        // The position after the group must exist (readers compute it), and every record takes at
+        // least a record header: a crafted header must not make a reader trap or reserve gigabytes.
+        guard position >= 1, count >= 1, position <= Int64.max - Int64(count), count <= bodyLength / recordHeaderLength else { return nil }
         return GroupHeader(
-            bodyLength: Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian),
+            bodyLength: bodyLength,
             firstPosition: position, count: count,
             bodyChecksum: raw.loadUnaligned(fromByteOffset: 20, as: UInt32.self).littleEndian)
     }
