@@ -319,7 +319,10 @@ extension EventStore {
         let loaded: LogLoader.Loaded
         do {
             let start = segment.map { (LogLocation(segment: $0, offset: resumeAt), head + 1) }
-            loaded = try loader.load(from: start) { found.append($0) }
+            // Only groups past the durable head are new (the loader may validate from further back).
+            loaded = try loader.load(from: start) { group in
+                if group.firstPosition > head { found.append(group) }
+            }
         } catch let error as EventStoreError {
             visible.withLock { $0.failure = error }
             // The files stay closed; the next stage tries again.
