@@ -1,4 +1,4 @@
-import EventStore
+@testable import EventStore
 import Foundation
 import Testing
 
@@ -119,6 +119,77 @@ import Testing
             try store.close()
             #expect(throws: EventStoreError.self) { try store.append([AppendRequest(stream: "a-1", expectedVersion: .any, events: [event()])]) }
             try store.close()  // idempotent
+        }
+    }
+
+    @Test func stageWriteConfirmMakesTheBatchVisibleOnlyWhenConfirmed() throws {
+        try withStore { store, _ in
+            try store.append("order-1", .noStream, [event()])
+            let batch = try store.stage([AppendRequest(stream: "order-1", expectedVersion: .exact(0), events: [event(), event()])])
+            #expect(batch.headBefore == 1)
+            #expect(batch.events.map(\.position) == [2, 3])
+            // Staged: the write node may fold it, readers may not see it.
+            #expect(try store.readStream("order-1", includingStaged: true).map(\.version) == [0, 1, 2])
+            #expect(try store.readStream("order-1").map(\.version) == [0])
+            try store.write(batch)
+            #expect(try store.read(after: 0, limit: 10).map(\.position) == [1])
+            #expect(store.headPosition == 1)
+            store.confirm(batch)
+            #expect(try store.read(after: 0, limit: 10).map(\.position) == [1, 2, 3])
+            #expect(store.headPosition == 3)
+            #expect(try store.streamVersion("order-1") == 2)
+        }
+    }
+
+    @Test func anAbandonedBatchLeavesNoTrace() throws {
+        try withStore { store, directory in
+            try store.append("order-1", .noStream, [event()])
+            let abandoned = [event(), event()]
+            let batch = try store.stage([
+                AppendRequest(stream: "order-1", expectedVersion: .exact(0), events: abandoned),
+                AppendRequest(stream: "order-2", expectedVersion: .noStream, events: [event()]),
+            ])
+            store.abandon(batch)
+            // The same expected versions hold again, the positions are handed out again, and the
+            // abandoned ids are not in the idempotency window.
+            let results = try store.append([
+                AppendRequest(stream: "order-1", expectedVersion: .exact(0), events: [event()]),
+                AppendRequest(stream: "order-2", expectedVersion: .noStream, events: [event()]),
+                AppendRequest(stream: "order-3", expectedVersion: .noStream, events: abandoned),
+            ])
+            #expect(try results.map { try $0.get().map(\.position) } == [[2], [3], [4, 5]])
+            try expectSound(directory)
+        }
+    }
+
+    @Test func manySegmentRollsKeepEveryEvent() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appending("data")
+            var written: [RecordedEvent] = []
+            let store = try EventStore(directory: path, options: .small(segmentBytes: 4096))
+            for batch in 0..<120 {
+                let requests = (0..<(batch % 3 + 1)).map { index in
+                    AppendRequest(stream: "item-\(index)", expectedVersion: .any, events: [event(bytes: 50 + batch * 7 % 300)])
+                }
+                written += try store.append(requests).flatMap { try $0.get() }
+            }
+            // One group larger than a whole segment still fits: it gets a segment of its own.
+            written += try store.append("big-1", .noStream, (0..<8).map { _ in event(bytes: 1000) })
+            #expect(try store.readAll() == written)
+            try store.close()
+            let segments = try LogReader(directory: path).segments
+            #expect(segments.count > 10)
+            #expect(segments.map(\.firstPosition).first == 1)
+
+            let reopened = try EventStore(directory: path, options: .small(segmentBytes: 4096))
+            defer { try? reopened.close() }
+            #expect(try reopened.readAll() == written)
+            #expect(try reopened.readStream("item-2").map(\.version) == Array(0..<Int64(written.filter { $0.stream == "item-2" }.count)))
+            let next = try reopened.append("item-0", .exact(try #require(try reopened.streamVersion("item-0"))), [event()])
+            #expect(next.map(\.position) == [Int64(written.count) + 1])
+            let report = try expectSound(path)
+            #expect(report.head == Int64(written.count) + 1)
+            #expect(report.segments == segments.count || report.segments == segments.count + 1)
         }
     }
 }

@@ -66,48 +66,55 @@ import Testing
         }
     }
 
-    @Test func readerSeesTheWritersCommits() throws {
+    @Test func logReaderSeesWhatTheWriterMadeDurable() throws {
         try withStore { store, directory in
-            let reader = try EventLogReader(directory: directory)
-            defer { try? reader.close() }
-            #expect(try reader.headPosition() == 0)
+            #expect(try LogReader(directory: directory).headPosition == 0)
             try seed(store)
-            #expect(try reader.headPosition() == 6)
-            #expect(try reader.read(after: 0, limit: 100) == store.read(after: 0, limit: 100))
-            #expect(try reader.read(after: 0, limit: 100, filter: EventFilter(categories: ["user"])).map(\.position) == [3, 5])
-            #expect(try reader.readStream("user-1").map(\.type) == ["Registered", "Moved"])
-            #expect(try reader.lastPositionByCategory() == ["order": 4, "user": 5, "invoice": 6])
-            #expect(try reader.streamVersion("order-1") == 1)
-            _ = try store.append([AppendRequest(stream: "order-3", expectedVersion: .any, events: [event()])])
-            #expect(try reader.read(after: 6, limit: 10).map(\.stream) == ["order-3"])
+            let reader = try LogReader(directory: directory)
+            #expect(reader.headPosition == 6)
+            var seen: [RecordedEvent] = []
+            try reader.forEach { seen.append($0); return true }
+            #expect(try seen == store.read(after: 0, limit: 100))
+            var fromFour: [Int64] = []
+            try reader.forEach(from: 4) { fromFour.append($0.position); return fromFour.count < 2 }
+            #expect(fromFour == [4, 5])
+            #expect(reader.segments.map(\.firstPosition) == [1])
+            try store.append("order-3", .any, [event()])
+            // A reader sees the log as it was when it opened; a new one sees the new group.
+            #expect(reader.headPosition == 6)
+            #expect(try LogReader(directory: directory).headPosition == 7)
         }
     }
 
-    @Test func readerWithoutAStoreFails() throws {
-        withTemporaryDirectory { directory in
-            #expect(throws: EventStoreError.self) { try EventLogReader(directory: directory.path) }
-        }
-    }
-
-    @Test func readerWorksAfterTheWriterClosed() throws {
+    @Test func logReaderOfAnEmptyDirectory() throws {
         try withTemporaryDirectory { directory in
-            let store = try EventStore(directory: directory.path)
+            let reader = try LogReader(directory: directory.path)
+            #expect(reader.headPosition == 0)
+            #expect(reader.segments.isEmpty)
+        }
+    }
+
+    @Test func logReaderWorksAfterTheWriterClosed() throws {
+        try withTemporaryDirectory { directory in
+            let store = try EventStore(directory: directory.path, options: .small())
             try seed(store)
             try store.close()
-            let reader = try EventLogReader(directory: directory.path)
-            defer { try? reader.close() }
-            #expect(try reader.headPosition() == 6)
-            #expect(try reader.read(after: 4, limit: 10).map(\.position) == [5, 6])
+            let reader = try LogReader(directory: directory.path)
+            #expect(reader.headPosition == 6)
+            var positions: [Int64] = []
+            try reader.forEach(from: 5) { positions.append($0.position); return true }
+            #expect(positions == [5, 6])
         }
     }
 
-    @Test func readerRefusesAForeignFile() throws {
+    @Test func logReaderRefusesAFileThatIsNotASegment() throws {
         withTemporaryDirectory { directory in
-            let file = directory.appending("events.sqlite")
-            _ = FileManager.default.createFile(atPath: file, contents: Data("not sqlite".utf8))
-            let error = #expect(throws: EventStoreError.self) { try EventLogReader(directory: directory.path) }
+            let file = segmentPath(directory.path, 1)
+            _ = FileManager.default.createFile(atPath: file, contents: Data("not a segment".utf8))
+            let error = #expect(throws: EventStoreError.self) { try LogReader(directory: directory.path) }
             #expect(error?.code == .damaged)
-            #expect(FileManager.default.contents(atPath: file) == Data("not sqlite".utf8))
+            #expect(error?.message == "\(file) is not a Prism log segment (no PRISMLOG header)")
+            #expect(fileContents(file) == Data("not a segment".utf8))
         }
     }
 }
