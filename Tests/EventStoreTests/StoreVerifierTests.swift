@@ -57,6 +57,18 @@ import Testing
         }
     }
 
+    /// An entry pointing into the middle of a record: whatever its bytes say, it is reported, and
+    /// a length read from them never makes the reader allocate gigabytes.
+    @Test(arguments: [4, 8, 20, -4])
+    func anIndexEntryPointingAtTheWrongOffsetIsCaught(shift: Int) throws {
+        try Self.withClosedStore { path, _ in
+            try Self.execute("UPDATE events SET offset = offset + \(shift) WHERE position = 23", inIndexOf: path)
+            let report = try StoreVerifier.verify(directory: path)
+            #expect(report.problems.count == 1)
+            #expect(report.problems.first?.hasPrefix("index: position 23 points at ") == true, "\(report.problems)")
+        }
+    }
+
     @Test func aFlippedByteInTheLogIsCaught() throws {
         try Self.withClosedStore { path, _ in
             let groups = try logGroups(in: path)

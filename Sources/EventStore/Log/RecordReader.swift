@@ -15,6 +15,12 @@ struct RecordReader {
         }
         let length = Int(window.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: start, as: UInt32.self).littleEndian })
         if start + length > window.count {
+            // A length read from damaged bytes (or from a wrong location) may say up to 4 GiB:
+            // refuse one that cannot fit in the file rather than allocate it.
+            let fileSize = try file.size()
+            guard length >= LogFormat.recordHeaderLength, location.offset + length <= fileSize else {
+                throw LogFormat.RecordProblem(reason: "record length \(length) at \(location) is impossible (the file ends at \(fileSize))")
+            }
             try load(location, file, count: max(length, Self.windowBytes))
             start = 0
         }
