@@ -4,13 +4,32 @@
 public final class LogReader: @unchecked Sendable {
     public let directory: String
     private let loaded: LogLoader.Loaded
+    /// Every valid group, in order.
+    public let groups: [GroupSpan]
     private let fileSystem: any LogFileSystem
 
     /// - Throws: `.damaged` for damage a crash cannot cause; `.io` when the directory cannot be read.
     public init(directory: String) throws {
         self.directory = directory
         fileSystem = POSIXFileSystem()
-        loaded = try LogLoader(directory: directory, fileSystem: fileSystem, readOnly: true).load(from: nil) { _ in }
+        var groups: [GroupSpan] = []
+        loaded = try LogLoader(directory: directory, fileSystem: fileSystem, readOnly: true).load(from: nil) { group in
+            let last = group.events.count - 1
+            let end = LogFormat.aligned(group.recordOffsets[last] + Indexer.recordLength(group.events[last]))
+            groups.append(GroupSpan(
+                segment: directory + "/" + LogSegment.name(firstPosition: group.location.segment),
+                offset: group.location.offset, end: end, firstPosition: group.firstPosition, lastPosition: group.lastPosition))
+        }
+        self.groups = groups
+    }
+
+    /// Where one group lies: its segment file, its bytes `offset..<end`, and its positions.
+    public struct GroupSpan: Sendable, Equatable {
+        public var segment: String
+        public var offset: Int
+        public var end: Int
+        public var firstPosition: Int64
+        public var lastPosition: Int64
     }
 
     deinit { loaded.segments.forEach { $0.file.close() } }

@@ -64,18 +64,23 @@ import WireProtocol
     }
 
     @Test func commandsAfterAnAppendToTheSameStreamInOneBatchSeeIt() throws {
-        // Pipelined from one DEALER, these land in one batch: the command must see the append.
+        // Received together: the command must see the append before it.
         let harness = try WriteNodeHarness()
         defer { harness.close() }
         _ = try harness.registerUser("u1")
-        _ = try harness.placeOrder("o-1", user: "u1")
         let socket = try DealerConnection(endpoint: harness.node.commandEndpoint)
-        try socket.send(["append": ["stream": "order-o-1", "expectedVersion": 0,
-            "events": [["id": .string(UUID().uuidString), "type": "NoteAdded", "data": [:]]]]])
-        try socket.send(["command": "ConfirmPayment", "data": ["orderId": "o-1"]])
-        let replies = try (0..<2).map { _ in try socket.receive() }
-        #expect(replies[0]["position"] == 3)
-        #expect(replies[1]["position"] == 4)
+        var order = 0
+        let replies = try harness.sendTogether(on: socket) {
+            order += 1
+            _ = try harness.placeOrder("o-\(order)", user: "u1")
+            return [
+                ["append": ["stream": .string("order-o-\(order)"), "expectedVersion": 0,
+                            "events": [["id": .string(UUID().uuidString), "type": "NoteAdded", "data": [:]]]]],
+                ["command": "ConfirmPayment", "data": ["orderId": .string("o-\(order)")]],
+            ]
+        }
+        let appended = try #require(replies[0]["position"]?.intValue, "\(replies[0])")
+        #expect(replies[1]["position"]?.intValue == appended + 1, "\(replies[1])")
         #expect(replies[1]["events"]?.arrayValue?.first?["version"] == 2)
     }
 
@@ -83,32 +88,5 @@ import WireProtocol
         let harness = try WriteNodeHarness()
         _ = try harness.registerUser("u1")
         #expect(harness.close() == 0)
-    }
-}
-
-/// A batch whose transaction fails at commit gets `Unavailable` for every append in it, publishes
-/// nothing, and the node goes on at the same head.
-@Suite struct StoreFailureTests {
-    @Test func failedCommitAnswersUnavailableAndTheNodeContinues() throws {
-        let harness = try WriteNodeHarness()
-        defer { harness.close() }
-        #expect(try harness.registerUser("u1")["position"] == 1)
-        #expect(harness.node.stop() == 0)
-        try installFailingInsertTrigger(inStoreAt: harness.node.dataDirectory.path)
-        try harness.node.start()
-
-        // Pipelined on one connection, these two appends share a batch; the second makes it fail.
-        let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
-        for type in ["NoteAdded", "Boom"] {
-            try dealer.send(["append": ["stream": "note-1", "events": [["id": .string(UUID().uuidString), "type": .string(type)]]]])
-        }
-        let replies = try (0..<2).map { _ in try dealer.receive() }
-        let codes = replies.map(\.errorCode)
-        #expect(codes.contains("Unavailable"), "\(replies)")
-        #expect(replies.allSatisfy { $0.isOK || $0.errorCode == "Unavailable" })
-
-        let next = try harness.client.command("ChangeUserAddress", ["userId": "u1", "state": "Ohio"])
-        let written = replies.filter(\.isOK).count
-        #expect(next["position"] == .int(Int64(2 + written)), "the head did not move for the failed batch")
     }
 }

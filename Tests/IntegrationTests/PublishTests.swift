@@ -22,19 +22,22 @@ import ZeroMQ
 
         let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
         let rounds = 20
+        var attempt = 0
         for round in 0..<rounds {
-            let ids = (0..<3).map { _ in UUID() }
-            let request = AppendLoad.appendRequest(stream: "retry-\(round)", ids: ids)
-            // Pipelined: the original and its retries reach the sequencer together.
-            for _ in 0..<4 { try dealer.send(request) }
-            let replies = try (0..<4).map { _ in try dealer.receive() }
-            let expected = (Int64(round) * 3 + 1...Int64(round) * 3 + 3).map { JSONValue.int($0) }
+            // The original and its retries reach the sequencer together, in one batch.
+            let replies = try harness.sendTogether(on: dealer) {
+                attempt += 1
+                let request = AppendLoad.appendRequest(stream: "retry-\(attempt)", ids: (0..<3).map { _ in UUID() })
+                return Array(repeating: request, count: 4)
+            }
+            let positions = replies[0]["events"]?.arrayValue?.compactMap { $0["position"]?.intValue } ?? []
+            #expect(positions.count == 3 && positions == Array(positions[0]...positions[0] + 2), "round \(round): \(replies[0])")
             for reply in replies {
                 #expect(reply.isOK)
-                #expect(reply["events"]?.arrayValue?.compactMap { $0["position"] } == expected)
+                #expect(reply["events"]?.arrayValue?.compactMap { $0["position"]?.intValue } == positions, "a retry got other positions")
             }
         }
-        let head = Int64(rounds * 3)
+        let head = try #require(try harness.client.send(["query": "stats"])["result"]?["head"]?.intValue)
 
         var published: [Int64] = []
         var sawFinalHeartbeat = false
@@ -59,13 +62,14 @@ import ZeroMQ
 
     /// The same republish moves the category head backwards, so the next event of the category
     /// carries a stale `previousInCategory` and a category feed that lost events does not notice.
+    /// (The relay drops B's events, of type `Lost`.)
     @Test func retryInTheSameBatchDoesNotHideLossFromACategoryFeed() throws {
         let harness = try WriteNodeHarness(extraArguments: ["--heartbeat-ms", "50"])
         defer { harness.close() }
-        // Per round: A (3 events), B (3), A again, then C (3): A at 9r+1…3, B at 9r+4…6, C at 9r+7…9.
-        // The relay loses B's events on their way to the feed.
-        let proxy = try LossyPublishProxy(upstream: harness.node.publishEndpoint) { header in
-            (3...5).contains((header.position - 1) % 9)
+        // Per round: A (3 events), B (3), A again, then C (3). The relay loses B's events on
+        // their way to the feed.
+        let proxy = try LossyPublishProxy(upstream: harness.node.publishEndpoint) { topic, _ in
+            topic == Array(utf8: "e:retry:Lost")
         }
         defer { proxy.close() }
         #expect(waitUntil(timeout: .seconds(10)) { proxy.heartbeats > 0 }, "relay never heard the node")
@@ -81,15 +85,20 @@ import ZeroMQ
 
         let dealer = try DealerConnection(endpoint: harness.node.commandEndpoint)
         let rounds = 5
+        var attempt = 0
+        var head: Int64 = 0
         for round in 0..<rounds {
-            let a = AppendLoad.appendRequest(stream: "retry-a\(round)", ids: (0..<3).map { _ in UUID() })
-            let b = AppendLoad.appendRequest(stream: "retry-b\(round)", ids: (0..<3).map { _ in UUID() })
-            for request in [a, b, a] { try dealer.send(request) }
-            _ = try (0..<3).map { _ in try dealer.receive() }
+            let replies = try harness.sendTogether(on: dealer) {
+                attempt += 1
+                let a = AppendLoad.appendRequest(stream: "retry-a\(attempt)", ids: (0..<3).map { _ in UUID() })
+                let b = AppendLoad.appendRequest(stream: "retry-b\(attempt)", ids: (0..<3).map { _ in UUID() }, type: "Lost")
+                return [a, b, a]
+            }
+            let afterB = try #require(replies[1]["position"]?.intValue, "round \(round): \(replies)")
             try dealer.send(AppendLoad.appendRequest(stream: "retry-c\(round)", ids: (0..<3).map { _ in UUID() }))
-            #expect(try dealer.receive()["position"]?.intValue == Int64(round * 9 + 9))
+            head = try #require(try dealer.receive()["position"]?.intValue)
+            #expect(head == afterB + 3)
         }
-        let head = Int64(rounds * 9)
         #expect(follower.waitForPosition(head, timeout: .seconds(10)), "feed stuck at \(follower.snapshot.position)")
         let snapshot = follower.stop()
         let delivered = snapshot.events.map(\.position)

@@ -1,6 +1,5 @@
-// `@testable`: the old format's schema is internal to EventStore (only the migration reads it),
-// and a fixture must write exactly that schema, not a copy of it that could drift.
-@testable import EventStore
+// The fixture writes EventStore's own `LegacyStoreSchema`, not a copy of it that could drift.
+import EventStore
 import Foundation
 import GRDB
 

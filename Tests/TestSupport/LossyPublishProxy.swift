@@ -12,14 +12,20 @@ public final class LossyPublishProxy: @unchecked Sendable {
     private let context: Context
     private let upstream: Socket
     private let downstream: Socket
-    private let shouldDrop: @Sendable (EventFrames.Header) -> Bool
+    private let shouldDrop: @Sendable (_ topic: [UInt8], _ header: EventFrames.Header) -> Bool
     private let counters = Locked((forwarded: 0, dropped: 0, heartbeats: 0))
     private let finished = DispatchGroup()
 
     /// - Parameters:
     ///   - upstream: the write node's PUB endpoint.
     ///   - shouldDrop: given an event's header, whether to drop it.
-    public init(upstream endpoint: String, shouldDrop: @escaping @Sendable (EventFrames.Header) -> Bool) throws {
+    public convenience init(upstream endpoint: String, shouldDrop: @escaping @Sendable (EventFrames.Header) -> Bool) throws {
+        try self.init(upstream: endpoint, dropping: { _, header in shouldDrop(header) })
+    }
+
+    /// - Parameters:
+    ///   - dropping: given an event's topic and header, whether to drop it.
+    public init(upstream endpoint: String, dropping shouldDrop: @escaping @Sendable (_ topic: [UInt8], _ header: EventFrames.Header) -> Bool) throws {
         self.shouldDrop = shouldDrop
         context = try Context()
         upstream = try makeTestSocket(context, .sub)
@@ -61,7 +67,7 @@ public final class LossyPublishProxy: @unchecked Sendable {
                 while let frames = try upstream.receive(dontWait: true) {
                     if frames.first == heartbeat {
                         counters.withLock { $0.heartbeats += 1 }
-                    } else if frames.count >= 2, let header = EventFrames.Header(bytes: frames[1]), shouldDrop(header) {
+                    } else if frames.count >= 2, let header = EventFrames.Header(bytes: frames[1]), shouldDrop(frames[0], header) {
                         counters.withLock { $0.dropped += 1 }
                         continue
                     } else {

@@ -64,6 +64,12 @@ struct LogLoader {
             startIndex = index
             offset = start.location.offset
             expected = start.position
+            if index == segments.count - 1 {
+                // The last segment is always validated whole: a group damaged before the
+                // checkpoint, with valid groups after it, is refused at open, not found later.
+                offset = LogFormat.segmentHeaderLength
+                expected = segments[index].firstPosition
+            }
         } else {
             startIndex = 0
             offset = LogFormat.segmentHeaderLength

@@ -1,17 +1,19 @@
 import Foundation
 import GRDB
 
-/// The on-disk layout of the log: one `events` table, versioned by `PRAGMA user_version`.
-enum LegacyStoreSchema {
+/// The layout of the store before the segmented log (one SQLite file, `events.sqlite`, with one
+/// `events` table versioned by `PRAGMA user_version`): read only to migrate it, and written by the
+/// migration tests. Public for those tests.
+public enum LegacyStoreSchema {
     /// The schema version this build writes and reads.
     static let version = 1
 
     /// The database file inside a data directory.
-    static func databasePath(in directory: String) -> String {
+    public static func databasePath(in directory: String) -> String {
         (directory as NSString).appendingPathComponent("events.sqlite")
     }
 
-    static let createStatements = """
+    public static let createStatements = """
         CREATE TABLE events (
             position INTEGER PRIMARY KEY,
             event_id BLOB NOT NULL UNIQUE,

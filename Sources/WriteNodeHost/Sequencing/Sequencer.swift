@@ -29,6 +29,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         var requests = 0
         var eventsAppended = 0
         var largestBatch = 0
+        /// Times requests were taken off the command socket (each drains everything waiting).
+        var receives = 0
         /// Time the committer spent writing and syncing groups, and the sequencer spent on
         /// everything else (receive, parse, decide, stage, reply, publish), in ns.
         var appendNanoseconds: Int64 = 0
@@ -100,6 +102,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
         }
         statistics.largestBatch = max(statistics.largestBatch, collecting.count)
+        if received > 0 { statistics.receives += 1 }
     }
 
     private func handle(_ envelope: RequestEnvelope) throws {
@@ -240,6 +243,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     "batches": .int(Int64(statistics.batches)),
                     "eventsAppended": .int(Int64(statistics.eventsAppended)),
                     "largestBatch": .int(Int64(statistics.largestBatch)),
+                    "receives": .int(Int64(statistics.receives)),
                     "failedCommits": .int(Int64(statistics.failedCommits)),
                     "cachedStreams": .int(Int64(cache.count)),
                     "streamHeadsInMemory": .int(Int64(caches.streams)),
