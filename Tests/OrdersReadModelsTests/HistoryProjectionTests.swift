@@ -237,6 +237,23 @@ import WireProtocol
         }
     }
 
+    /// The correctness half of the benchmark below, at a size the suite can afford: batch sizes
+    /// do not change the model, and a user's months add up to that user's orders.
+    @Test func largeLogGivesTheSameModelInAnyBatchSizeAndCountsEveryOrder() throws {
+        try withTemporaryDirectory { directory in
+            let events = historyStatusBenchmarkLog(orders: 20_000, users: 200).orderEvents
+            let big = try HistoryProjection(directory: directory + "/big")
+            try applyInBatches(big, events, sizes: [1000])
+            let small = try HistoryProjection(directory: directory + "/small")
+            try applyInBatches(small, events, sizes: [1, 13, 250])
+            #expect(try big.digest() == small.digest(), "batch sizes changed the model")
+            let result = try big.query("monthly", params: ["userId": "user-7", "from": "2024-01", "to": "2025-12"])
+            let months = result["months"]?.arrayValue ?? []
+            #expect(!months.isEmpty)
+            #expect(months.compactMap { $0["count"]?.intValue }.reduce(0, +) == 100, "user-7 placed 100 of the 20,000 orders: \(months.prefix(2))")
+        }
+    }
+
     /// Prints apply rates for 200,000 orders (about 540,000 events) in batches of 1000 and of 100.
     @Test(.enabled(if: historyStatusBenchmarksEnabled), .serialized, arguments: [1000, 100])
     func benchmark(batchSize: Int) throws {

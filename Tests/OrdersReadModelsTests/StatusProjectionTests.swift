@@ -296,6 +296,23 @@ import WireProtocol
         }
     }
 
+    /// The correctness half of the benchmark below, at a size the suite can afford: a snapshot of
+    /// a large model reloads to the same digest, and batch sizes do not change the model.
+    @Test func snapshotOfALargeModelReloadsToTheSameDigest() throws {
+        try withTemporaryDirectory { directory in
+            let events = historyStatusBenchmarkLog(orders: 20_000, users: 2_000).orderEvents
+            let projection = try StatusProjection(directory: directory + "/a", snapshotEvery: Int.max)
+            try applyInBatches(projection, events, sizes: [1000])
+            try projection.saveSnapshot()
+            let reopened = try StatusProjection(directory: directory + "/a")
+            #expect(try reopened.digest() == projection.digest())
+            let rebuilt = try StatusProjection(directory: directory + "/b", snapshotEvery: Int.max)
+            try applyInBatches(rebuilt, events, sizes: [1, 7, 300])
+            #expect(try rebuilt.digest() == projection.digest(), "batch sizes changed the model")
+            #expect(projection.orderCount == 20_000)
+        }
+    }
+
     /// Prints apply, snapshot save and load rates for 1,000,000 orders (about 2.7 million events).
     @Test(.enabled(if: historyStatusBenchmarksEnabled)) func benchmark() throws {
         try withTemporaryDirectory { directory in
