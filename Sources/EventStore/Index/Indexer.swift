@@ -99,7 +99,7 @@ final class Indexer: @unchecked Sendable {
             for (i, event) in group.events.enumerated() {
                 entries.append(LogIndex.Entry(
                     position: event.position, location: group.recordLocation(i), stream: event.stream,
-                    version: event.version, category: event.category))
+                    version: event.version))
             }
         }
         let last = groups[groups.count - 1]

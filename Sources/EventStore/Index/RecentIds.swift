@@ -19,19 +19,20 @@ struct RecentIds {
     /// Ids in the order they were appended, with their time; `first` is the oldest still held.
     private var order: [(id: UUID, recordedAt: Int64)] = []
     private var first = 0
-    private var provisional: [UUID: Entry] = [:]
-    private var provisionalOrder: [(id: UUID, recordedAt: Int64)] = []
+    /// The staged batch's ids are written straight into `durable` (one hash per id, not two),
+    /// with what they replaced, so `dropProvisional` can undo them.
+    private var undo: [(id: UUID, replaced: Entry?)] = []
 
     init(maxEvents: Int, maxAgeSeconds: Int) {
         self.maxEvents = maxEvents
         maxAgeNanoseconds = Int64(maxAgeSeconds) * 1_000_000_000
     }
 
-    func lookup(_ id: UUID) -> Entry? { provisional[id] ?? durable[id] }
+    func lookup(_ id: UUID) -> Entry? { durable[id] }
 
     mutating func stage(_ id: UUID, _ entry: Entry, recordedAt: Int64) {
-        provisional[id] = entry
-        provisionalOrder.append((id, recordedAt))
+        undo.append((id, durable.updateValue(entry, forKey: id)))
+        order.append((id, recordedAt))
     }
 
     /// Adds an id that is already durable (the log's tail, read on open).
@@ -41,19 +42,18 @@ struct RecentIds {
     }
 
     mutating func confirm(now: Int64) {
-        durable.merge(provisional) { _, new in new }
-        order.append(contentsOf: provisionalOrder)
-        provisional.removeAll(keepingCapacity: true)
-        provisionalOrder.removeAll(keepingCapacity: true)
+        undo.removeAll(keepingCapacity: true)
         evict(now: now)
     }
 
     mutating func dropProvisional() {
-        provisional.removeAll(keepingCapacity: true)
-        provisionalOrder.removeAll(keepingCapacity: true)
+        for (id, replaced) in undo.reversed() { durable[id] = replaced }
+        order.removeLast(undo.count)
+        undo.removeAll(keepingCapacity: true)
     }
 
     mutating func evict(now: Int64) {
+        precondition(undo.isEmpty, "evict with a batch staged")
         while first < order.count,
               order.count - first > maxEvents || (maxAgeNanoseconds > 0 && now - order[first].recordedAt > maxAgeNanoseconds) {
             durable[order[first].id] = nil

@@ -12,13 +12,14 @@ struct StreamHeads {
 
     let capacity: Int
     private var durable: [String: Head] = [:]
-    private var provisional: [String: Head] = [:]
+    /// The staged batch's heads are written straight into `durable`, with what they replaced,
+    /// so `dropProvisional` can undo them.
+    private var undo: [(stream: String, replaced: Head?)] = []
 
     init(capacity: Int) { self.capacity = capacity }
 
     /// The stream's head as the next append sees it, or nil when it must be looked up.
     func cached(_ stream: String) -> Head?? {
-        if let head = provisional[stream] { return head }
         if let head = durable[stream] { return head }
         return nil
     }
@@ -28,19 +29,23 @@ struct StreamHeads {
         durable[stream] = head ?? Head(version: -1, position: 0)
     }
 
-    mutating func stage(_ stream: String, _ head: Head) { provisional[stream] = head }
+    mutating func stage(_ stream: String, _ head: Head) {
+        undo.append((stream, durable.updateValue(head, forKey: stream)))
+    }
 
     /// The batch in flight is durable.
     mutating func confirm(indexed: Int64) {
-        durable.merge(provisional) { _, new in new }
-        provisional.removeAll(keepingCapacity: true)
+        undo.removeAll(keepingCapacity: true)
         if durable.count > capacity {
             durable = durable.filter { $0.value.position > indexed }
         }
     }
 
     /// The batch in flight failed.
-    mutating func dropProvisional() { provisional.removeAll(keepingCapacity: true) }
+    mutating func dropProvisional() {
+        for (stream, replaced) in undo.reversed() { durable[stream] = replaced }
+        undo.removeAll(keepingCapacity: true)
+    }
 
     var count: Int { durable.count }
 }

@@ -207,6 +207,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         statistics.eventsAppended += staged.events.count
         try publisher.prepare(after: staged.headBefore, store: store)
         store.confirm(staged)
+        // The next group starts syncing before this one is answered and published: the
+        // committer is idle from here until it has a batch, and replies cost as much as the sync.
+        try dispatch()
         try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
         try publisher.publish(staged.events)
     }
