@@ -6,8 +6,8 @@ import ArgumentParser
 struct PrismStore: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prism store",
-        abstract: "Verify, dump, back up and migrate a write node's event store.",
-        subcommands: [Verify.self, Dump.self, Backup.self, Migrate.self])
+        abstract: "Verify, dump, back up, migrate and fill a write node's event store.",
+        subcommands: [Verify.self, Dump.self, Backup.self, Migrate.self, Fill.self])
 }
 
 /// A failure the tools report on stderr with exit status 1.
