@@ -154,6 +154,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WriteNodeHostTests", dependencies: ["WriteNodeHost", "EventStore", "WireProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProjectionRuntimeTests",

@@ -123,16 +123,32 @@ struct BenchClient: Sendable {
             try socket.connect(endpoint)
             defer { socket.close() }
             // Ids are a per-client random prefix plus a counter: unique, valid UUIDs, cheap to make.
+            // The body is assembled from bytes made once: `String(format:)` and interpolation per
+            // request cost the client a third of the floor server's pipelined rate.
             let prefix = String(format: "%08x-%04x-4%03x-8%03x-", UInt32.random(in: .min ... .max),
                                 UInt16.random(in: .min ... .max), Int.random(in: 0..<4096), index % 4096)
             let padding = String(repeating: "x", count: max(0, size - 16))
+            let head = Array(#"{"append":{"stream":"bench-"#.utf8)
+            let beforeID = Array(#"","expectedVersion":"any","events":[{"id":""#.utf8) + Array(prefix.utf8)
+            let beforeData = Array(#"","type":"BenchEvent","data":{"n":"#.utf8)
+            let tail = Array(#","pad":"\#(padding)"}}]}}"#.utf8)
+            let hexDigits = Array("0123456789abcdef".utf8)
             var generator = SystemRandomNumberGenerator()
+            func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+                if value >= 10 { appendDecimal(value / 10, to: &bytes) }
+                bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+            }
             func body(_ sequence: Int) -> [UInt8] {
-                let stream = Int.random(in: 0..<streams, using: &generator)
-                let id = prefix + String(format: "%012x", sequence)
-                return Array("""
-                    {"append":{"stream":"bench-\(stream)","expectedVersion":"any","events":[{"id":"\(id)","type":"BenchEvent","data":{"n":\(sequence),"pad":"\(padding)"}}]}}
-                    """.utf8)
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(head.count + beforeID.count + beforeData.count + tail.count + 40)
+                bytes += head
+                appendDecimal(Int.random(in: 0..<streams, using: &generator), to: &bytes)
+                bytes += beforeID
+                for shift in stride(from: 44, through: 0, by: -4) { bytes.append(hexDigits[(sequence >> shift) & 0xF]) }
+                bytes += beforeData
+                appendDecimal(sequence, to: &bytes)
+                bytes += tail
+                return bytes
             }
             var sentAt: [UInt64] = []
             sentAt.reserveCapacity(requests)

@@ -1,0 +1,76 @@
+import EventStore
+import Foundation
+import Testing
+import WireProtocol
+@testable import WriteNodeHost
+
+/// The pure part of a group commit: who waits for what, and what each is answered.
+@Suite struct PendingBatchTests {
+    private func event(_ position: Int64, _ stream: String, _ version: Int64) -> RecordedEvent {
+        RecordedEvent(id: UUID(), position: position, stream: stream, version: version, type: "T", data: [], metadata: nil, recordedAt: 0)
+    }
+
+    private func request(_ stream: String) -> AppendRequest {
+        AppendRequest(stream: stream, expectedVersion: .any, events: [NewEvent(type: "T", data: [])])
+    }
+
+    private func body(_ reply: [[UInt8]]) throws -> JSONValue { try JSONParser.parse(reply.last!) }
+
+    @Test func repliesKeepArrivalOrderAndAnswerEachFromItsOwnResults() throws {
+        var batch = PendingBatch()
+        batch.enqueue([[1]], [request("a-1")])
+        batch.fail([[2]], WireError(.malformed, "bad"))
+        batch.answer([[3]], ["ok": true])
+        batch.enqueue([[4]], [request("b-1"), request("b-2")])
+        let replies = batch.replies(
+            results: [.success([event(11, "a-1", 0)]), .success([event(12, "b-1", 0)]), .success([event(13, "b-2", 4)])],
+            failure: WireError(.internal, "unused"), head: 10)
+        #expect(replies.map(\.first) == [[1], [2], [3], [4]])
+        #expect(try body(replies[0])["position"] == 11)
+        #expect(try body(replies[1])["error"]?["code"] == "Malformed")
+        #expect(try body(replies[2]) == ["ok": true])
+        let last = try body(replies[3])
+        #expect(last["position"] == 13)
+        #expect(last["events"]?.arrayValue?.map { $0["version"] } == [0, 4])
+    }
+
+    @Test func aFailedGroupAnswersItsAppendsUnavailableAndLeavesTheOthersAlone() throws {
+        var batch = PendingBatch()
+        batch.enqueue([[1]], [request("a-1")])
+        batch.fail([[2]], WireError(.rejected, "no"))
+        batch.answer([[3]], ["ok": true])
+        let replies = batch.replies(results: nil, failure: WireError(.unavailable, "disk full"), head: 10)
+        #expect(try body(replies[0])["error"]?["code"] == "Unavailable")
+        #expect(try body(replies[1])["error"]?["code"] == "Rejected")
+        #expect(try body(replies[2]) == ["ok": true])
+    }
+
+    @Test func aCommandWhoseAppendFailedIsAnsweredWithThatFailure() throws {
+        var batch = PendingBatch()
+        batch.enqueue([[1]], [request("a-1"), request("a-2")])
+        let failure = EventStoreError(.wrongExpectedVersion, "Wrong expected version: 0 (stream: a-2, stream version: 3)")
+        let replies = batch.replies(results: [.success([event(11, "a-1", 0)]), .failure(failure)], failure: WireError(.internal, "unused"), head: 10)
+        let reply = try body(replies[0])
+        #expect(reply["error"]?["code"] == "WrongExpectedVersion")
+        #expect(reply["error"]?["message"] == .string(failure.message))
+    }
+
+    @Test func genericAppendsMarkTheirStreamsCommandsDoNot() {
+        var batch = PendingBatch()
+        batch.enqueue([[1]], [request("a-1")], isGenericAppend: true)
+        batch.enqueue([[2]], [request("b-1")])
+        #expect(batch.touchedByAppend == ["a-1"])
+        #expect(batch.requests.map(\.stream) == ["a-1", "b-1"])
+    }
+
+    @Test func storeErrorsMapToStableWireCodes() {
+        #expect(WireError(EventStoreError(.wrongExpectedVersion, "x")).code == .wrongExpectedVersion)
+        #expect(WireError(EventStoreError(.idempotencyConflict, "x")).code == .invalidArgument)
+        #expect(WireError(EventStoreError(.invalidArgument, "x")).code == .invalidArgument)
+        for code in [EventStoreError.Code.io, .damaged, .locked] {
+            let error = WireError(EventStoreError(code, "disk"))
+            #expect(error.code == .unavailable)
+            #expect(error.message == "event store: disk")
+        }
+    }
+}
