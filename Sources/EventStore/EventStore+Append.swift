@@ -34,6 +34,12 @@ extension EventStore {
     /// - Throws: when the group could not be written or synced; then nothing of it is visible.
     public func append(_ requests: [AppendRequest]) throws -> [Result<[RecordedEvent], EventStoreError>] {
         let batch = try stage(requests)
+        try commit(batch)
+        return batch.results
+    }
+
+    /// Writes and confirms a staged batch, or abandons it when the write fails.
+    private func commit(_ batch: StagedBatch) throws {
         do {
             try write(batch)
         } catch {
@@ -41,7 +47,6 @@ extension EventStore {
             throw error
         }
         confirm(batch)
-        return batch.results
     }
 
     /// Appends events that were recorded elsewhere, as they are (ids, positions, versions, times):
@@ -68,13 +73,7 @@ extension EventStore {
             state.staged = batch
             return batch
         }
-        do {
-            try write(batch)
-        } catch {
-            abandon(batch)
-            throw error
-        }
-        confirm(batch)
+        try commit(batch)
     }
 
     // MARK: - Stage (sequencer thread)

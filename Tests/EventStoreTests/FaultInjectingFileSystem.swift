@@ -1,4 +1,5 @@
 @testable import EventStore
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 @testable import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// The one decoder of the log format, fuzzed deterministically: random bytes and mutated valid

@@ -1,5 +1,6 @@
 @testable import EventStore
 import Foundation
+import TestSupport
 import Testing
 
 /// A fresh directory under the system's temporary directory, removed by `remove()`.
@@ -142,19 +143,4 @@ func flipByte(_ path: String, at offset: Int) throws {
 
 func fileContents(_ path: String) -> Data? {
     FileManager.default.contents(atPath: path)
-}
-
-/// SplitMix64: a small seeded generator, so fuzz and crash trials repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

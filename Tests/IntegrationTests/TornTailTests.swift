@@ -14,7 +14,7 @@ import WireProtocol
     static let trials = Int(ProcessInfo.processInfo.environment["PRISM_TORN_TAIL_TRIALS"] ?? "") ?? 10
 
     @Test func killedNodeRecoversExactlyTheGroupsBeforeATornTail() throws {
-        var random = SeededRandom(seed: UInt64(ProcessInfo.processInfo.environment["PRISM_TORN_TAIL_SEED"] ?? "") ?? 7)
+        var random = SeededGenerator(seed: UInt64(ProcessInfo.processInfo.environment["PRISM_TORN_TAIL_SEED"] ?? "") ?? 7)
         for trial in 0..<Self.trials {
             try withTemporaryDirectory("prism-torn") { path in
                 try runTrial(trial, path: path, random: &random)
@@ -22,7 +22,7 @@ import WireProtocol
         }
     }
 
-    private func runTrial(_ trial: Int, path: String, random: inout SeededRandom) throws {
+    private func runTrial(_ trial: Int, path: String, random: inout SeededGenerator) throws {
         let node = WriteNodeProcess(workDirectory: URL(fileURLWithPath: path), extraArguments: ["--segment-bytes", "262144"])
         try node.start()
         let load = AppendLoad(endpoint: node.commandEndpoint, clients: 8, eventsPerAppend: 2)
@@ -66,7 +66,7 @@ import WireProtocol
     }
 
     /// Bytes `from..<to` of `file` zeroed, or replaced with random bytes.
-    private func damage(_ file: String, from: Int, to: Int, garble: Bool, random: inout SeededRandom) throws {
+    private func damage(_ file: String, from: Int, to: Int, garble: Bool, random: inout SeededGenerator) throws {
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: file))
         defer { try? handle.close() }
         try handle.seek(toOffset: UInt64(from))
@@ -121,18 +121,5 @@ func readAll(_ catchUpEndpoint: String) throws -> [RecordedEvent] {
         let page = try frames.dropFirst(2).map { try EventFrames.decodeBody($0) }
         if page.isEmpty { return events }
         events += page
-    }
-}
-
-/// splitmix64: reproducible trials from a seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
