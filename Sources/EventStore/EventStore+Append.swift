@@ -347,6 +347,5 @@ extension EventStore {
             state.heads.confirm(indexed: 0)
             state.needsReopen = false
         }
-
     }
 }
