@@ -26,7 +26,7 @@ import ZeroMQ
 
             let node = WriteNodeProcess(workDirectory: URL(fileURLWithPath: mount), extraArguments: ["--segment-bytes", "65536", "--heartbeat-ms", "50"])
             try node.start()
-            defer { node.stop() }
+            defer { _ = node.stop() }
             let context = try Context()
             let subscriber = try makeTestSocket(context, .sub, receiveTimeout: 2000)
             defer { subscriber.close(linger: 0) }
@@ -85,7 +85,9 @@ import ZeroMQ
         var status = statvfs()
         guard statvfs(mount, &status) == 0 else { throw TestFailure("statvfs \(mount) failed") }
         let free = Int(status.f_bavail) * Int(status.f_frsize)
-        FileManager.default.createFile(atPath: path, contents: Data(count: max(0, free - room)))
+        guard FileManager.default.createFile(atPath: path, contents: Data(count: max(0, free - room))) else {
+            throw TestFailure("cannot create the filler \(path)")
+        }
     }
 }
 
