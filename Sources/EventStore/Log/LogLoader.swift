@@ -41,16 +41,20 @@ struct LogLoader {
         }
         names.sort { $0.0 < $1.0 }
         var segments: [LogSegment] = []
+        var loaded = false
+        // A refused open closes what it opened (the caller gets no segments to close).
+        defer { if !loaded { segments.forEach { $0.file.close() } } }
         for (first, name) in names {
             let file = try fileSystem.open(path(name), create: false)
+            segments.append(LogSegment(firstPosition: first, file: file))
             let header = try file.read(at: 0, count: LogFormat.segmentHeaderLength)
             let named = try LogFormat.decodeSegmentHeader(header, path: file.path)
             guard named == first else {
                 throw EventStoreError(.damaged, "\(file.path) is named for position \(first) but its header says \(named)")
             }
-            segments.append(LogSegment(firstPosition: first, file: file))
         }
         guard let last = segments.last else {
+            loaded = true
             return Loaded(segments: [], head: 0, end: LogLocation(segment: 1, offset: LogFormat.segmentHeaderLength), cut: nil)
         }
         guard segments[0].firstPosition == 1 else {
@@ -117,6 +121,7 @@ struct LogLoader {
             }
             endOffset = offset
         }
+        loaded = true
         return Loaded(
             segments: segments, head: expected - 1,
             end: LogLocation(segment: last.firstPosition, offset: endOffset), cut: cut)
