@@ -282,10 +282,9 @@ extension EventStore {
             if let group = batch.group {
                 visible.head = group.lastPosition
                 visible.tail.append(group)
-                visible.tailEvents += group.events.count
                 for event in group.events { visible.categoryHeads[event.category] = event.position }
             }
-            return (visible.indexed, visible.tailEvents)
+            return (visible.indexed, visible.tail.count)
         }
         sequencing.withLock { state in
             state.heads.confirm(indexed: indexed)
@@ -332,7 +331,6 @@ extension EventStore {
             for group in found {
                 visible.head = group.lastPosition
                 visible.tail.append(group)
-                visible.tailEvents += group.events.count
                 for event in group.events { visible.categoryHeads[event.category] = event.position }
             }
             visible.failure = nil

@@ -54,7 +54,10 @@ extension EventStore {
     ///     node folding a stream while its last append syncs).
     public func readStream(_ stream: String, fromVersion version: Int64 = 0, limit: Int = 1000, includingStaged: Bool = false) throws -> [RecordedEvent] {
         try Self.checkLimit(limit)
-        let (indexed, tail) = try snapshot()
+        let (indexed, tail) = try visible.withLock { visible in
+            try Self.checkOpen(visible, directory)
+            return (visible.indexed, visible.tail.events(of: stream))
+        }
         var events = try readRecords(index.streamLocations(stream, fromVersion: version, limit: limit, upTo: indexed))
         var next = max(version, (events.last?.version ?? version - 1) + 1)
         func take(_ candidates: [RecordedEvent]) {
@@ -63,7 +66,7 @@ extension EventStore {
                 next = event.version + 1
             }
         }
-        for group in tail where events.count < limit { take(group.events) }
+        take(tail)
         if includingStaged, events.count < limit, let staged = sequencing.withLock({ $0.staged }) {
             take(staged.events)
         }
@@ -72,18 +75,19 @@ extension EventStore {
 
     /// The version of the stream's last durable event, nil when it has none.
     public func streamVersion(_ stream: String) throws -> Int64? {
-        let (indexed, tail) = try snapshot()
-        var version = try index.streamHead(stream).flatMap { $0.position <= indexed ? $0.version : nil }
-        for group in tail {
-            for event in group.events where event.stream == stream { version = event.version }
+        let tail = try visible.withLock { visible in
+            try Self.checkOpen(visible, directory)
+            return visible.tail.events(of: stream)
         }
-        return version
+        if let last = tail.last { return last.version }
+        // The index only ever holds durable events: a head it has is current, or newer than the tail read.
+        return try index.streamHead(stream)?.version
     }
 
     private func snapshot() throws -> (indexed: Int64, tail: [LogGroup]) {
         try visible.withLock { visible in
             try Self.checkOpen(visible, directory)
-            return (visible.indexed, visible.tail)
+            return (visible.indexed, visible.tail.groups)
         }
     }
 

@@ -50,10 +50,8 @@ public final class EventStore: @unchecked Sendable {
         var head: Int64
         /// Last indexed position.
         var indexed: Int64
-        /// Durable groups not yet indexed, in order.
-        var tail: [LogGroup] = []
-        /// Events in `tail`.
-        var tailEvents = 0
+        /// Durable groups not yet indexed.
+        var tail = UnindexedTail()
         var categoryHeads: [String: Int64]
         /// Why appends are refused, while they are (a failed write or sync).
         var failure: EventStoreError?

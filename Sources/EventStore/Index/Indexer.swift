@@ -70,7 +70,7 @@ final class Indexer: @unchecked Sendable {
         var groups: [LogGroup] = []
         var count = 0
         store.visible.withLock { visible in
-            for group in visible.tail {
+            for group in visible.tail.groups {
                 groups.append(group)
                 count += group.events.count
                 if count >= batchEvents { break }
@@ -86,7 +86,6 @@ final class Indexer: @unchecked Sendable {
         }
         store.visible.withLock { visible in
             visible.tail.removeFirst(groups.count)
-            visible.tailEvents -= count
             visible.indexed = groups[groups.count - 1].lastPosition
         }
         return true
