@@ -14,11 +14,9 @@ public final class LogReader: @unchecked Sendable {
         fileSystem = POSIXFileSystem()
         var groups: [GroupSpan] = []
         loaded = try LogLoader(directory: directory, fileSystem: fileSystem, readOnly: true).load(from: nil) { group in
-            let last = group.events.count - 1
-            let end = LogFormat.aligned(group.recordOffsets[last] + Indexer.recordLength(group.events[last]))
             groups.append(GroupSpan(
                 segment: directory + "/" + LogSegment.name(firstPosition: group.location.segment),
-                offset: group.location.offset, end: end, firstPosition: group.firstPosition, lastPosition: group.lastPosition))
+                offset: group.location.offset, end: group.end, firstPosition: group.firstPosition, lastPosition: group.lastPosition))
         }
         self.groups = groups
     }

@@ -102,13 +102,8 @@ final class Indexer: @unchecked Sendable {
             }
         }
         let last = groups[groups.count - 1]
-        let end = LogFormat.aligned(last.recordOffsets[last.recordOffsets.count - 1] + recordLength(last.events[last.events.count - 1]))
         try index.add(
             entries, groups: groups.map { ($0.firstPosition, $0.location) },
-            checkpoint: LogIndex.Checkpoint(position: last.lastPosition, next: LogLocation(segment: last.location.segment, offset: end)))
-    }
-
-    static func recordLength(_ event: RecordedEvent) -> Int {
-        LogFormat.recordHeaderLength + event.stream.utf8.count + event.type.utf8.count + event.data.count + (event.metadata?.count ?? 0)
+            checkpoint: LogIndex.Checkpoint(position: last.lastPosition, next: LogLocation(segment: last.location.segment, offset: last.end)))
     }
 }

@@ -280,7 +280,7 @@ final class LogIndex: Sendable {
             if let cached = caches.streams[entry.stream] {
                 ids = cached
             } else {
-                let category = try id(of: StreamName.category(of: entry.stream), in: "categories", cache: &caches.categories, db: db, extra: "position", extraValues: "0")
+                let category = try categoryID(StreamName.category(of: entry.stream), cache: &caches.categories, db: db)
                 if let row = try Row.fetchOne(db, sql: "SELECT id, position FROM streams WHERE name = ?", arguments: [entry.stream]) {
                     ids = (row[0], category, row[1])
                 } else {
@@ -327,18 +327,15 @@ final class LogIndex: Sendable {
             arguments: [checkpoint.position, checkpoint.next.segment, checkpoint.next.offset])
     }
 
-    private static func id(of name: String, in table: String, cache: inout [String: Int64], db: Database, extra: String?, extraValues: String?) throws -> Int64 {
+    /// The id of a category, created on first use.
+    private static func categoryID(_ name: String, cache: inout [String: Int64], db: Database) throws -> Int64 {
         if let id = cache[name] { return id }
-        let select = try db.cachedStatement(sql: "SELECT id FROM \(table) WHERE name = ?")
-        if let id = try Int64.fetchOne(select, arguments: [name]) {
+        if let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM categories WHERE name = ?"), arguments: [name]) {
             cache[name] = id
             return id
         }
-        let columns = extra.map { "name, \($0)" } ?? "name"
-        let values = extraValues.map { "?, \($0)" } ?? "?"
-        try db.cachedStatement(sql: "INSERT INTO \(table) (\(columns)) VALUES (\(values))").execute(arguments: [name])
-        let id = db.lastInsertedRowID
-        cache[name] = id
-        return id
+        try db.cachedStatement(sql: "INSERT INTO categories (name, position) VALUES (?, 0)").execute(arguments: [name])
+        cache[name] = db.lastInsertedRowID
+        return db.lastInsertedRowID
     }
 }

@@ -101,11 +101,16 @@ enum LogFormat {
     static let recordHeaderLength = 60
     static let noMetadata: UInt32 = 0xFFFF_FFFF
 
+    /// The length of `event`'s record in bytes.
+    static func recordLength(_ event: RecordedEvent) -> Int {
+        recordHeaderLength + event.stream.utf8.count + event.type.utf8.count + event.data.count + (event.metadata?.count ?? 0)
+    }
+
     /// Appends one record for `event` to `bytes`.
     static func appendRecord(_ event: RecordedEvent, to bytes: inout [UInt8]) {
         let start = bytes.count
         let stream = event.stream.utf8, type = event.type.utf8
-        let length = recordHeaderLength + stream.count + type.count + event.data.count + (event.metadata?.count ?? 0)
+        let length = recordLength(event)
         append(UInt32(length), to: &bytes)
         append(UInt32(0), to: &bytes)  // checksum, filled in below
         append(UInt64(event.position), to: &bytes)

@@ -142,4 +142,9 @@ struct LogGroup: Sendable {
     func recordLocation(_ index: Int) -> LogLocation {
         LogLocation(segment: location.segment, offset: recordOffsets[index])
     }
+
+    /// Where the group's bytes end (padding included): where the next group starts.
+    var end: Int {
+        LogFormat.aligned(recordOffsets[recordOffsets.count - 1] + LogFormat.recordLength(events[events.count - 1]))
+    }
 }
