@@ -61,13 +61,19 @@ extension EventStore {
         }
         let batch = try sequencing.withLock { state in
             precondition(state.staged == nil, "appendRecorded called with a batch already staged")
-            for event in events {
-                let current = try streamHead(event.stream, heads: &state.heads)
-                guard event.version == current.version + 1 else {
-                    throw EventStoreError(.invalidArgument, "event at position \(event.position) has version \(event.version) of stream \(event.stream), whose last version is \(current.version)")
+            do {
+                for event in events {
+                    let current = try streamHead(event.stream, heads: &state.heads)
+                    guard event.version == current.version + 1 else {
+                        throw EventStoreError(.invalidArgument, "event at position \(event.position) has version \(event.version) of stream \(event.stream), whose last version is \(current.version)")
+                    }
+                    state.heads.stage(event.stream, .init(version: event.version, position: event.position))
+                    state.ids.stage(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
                 }
-                state.heads.stage(event.stream, .init(version: event.version, position: event.position))
-                state.ids.stage(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
+            } catch {
+                state.heads.dropProvisional()
+                state.ids.dropProvisional()
+                throw error
             }
             let batch = StagedBatch(results: [], events: events, headBefore: head)
             state.staged = batch
@@ -95,8 +101,16 @@ extension EventStore {
             results.reserveCapacity(requests.count)
             var events: [RecordedEvent] = []
             let recordedAt = wallClockNanoseconds()
-            for request in requests {
-                results.append(try stageOne(request, state: &state, head: &head, events: &events, recordedAt: recordedAt, indexed: indexed))
+            do {
+                for request in requests {
+                    results.append(try stageOne(request, state: &state, head: &head, events: &events, recordedAt: recordedAt, indexed: indexed))
+                }
+            } catch {
+                // A read for a retry or a stream head failed halfway: the requests staged before it
+                // must not stay in the id window and the stream heads.
+                state.heads.dropProvisional()
+                state.ids.dropProvisional()
+                throw error
             }
             let batch = StagedBatch(results: results, events: events, headBefore: headBefore)
             state.staged = batch
@@ -267,10 +281,16 @@ extension EventStore {
         do {
             let location = try writer.append(bytes, firstPosition: batch.events[0].position)
             batch.group = LogGroup(location: location, events: batch.events, recordOffsets: offsets.map { $0 + location.offset })
-        } catch let error as EventStoreError {
-            sequencing.withLock { $0.needsReopen = true }
-            visible.withLock { $0.failure = error }
-            throw error
+        } catch {
+            let failure = error as? EventStoreError ?? EventStoreError(.io, "\(error)")
+            let resume = (location: LogLocation(segment: writer.active?.firstPosition ?? 1, offset: writer.end), position: batch.headBefore + 1)
+            sequencing.withLock { state in
+                // Kept across failed reopens, so each attempt validates only from here.
+                if state.reopenFrom == nil { state.reopenFrom = writer.active == nil ? nil : resume }
+                state.needsReopen = true
+            }
+            visible.withLock { $0.failure = failure }
+            throw failure
         }
     }
 
@@ -303,47 +323,42 @@ extension EventStore {
         }
     }
 
-    /// After a failed write: validates the log's tail again from the last durable group. A group
-    /// that did reach the disk despite the error is kept (its events become durable and visible,
-    /// as with a crash after a sync that returned); a torn one is cut.
+    /// After a failed write: validates the log's tail again from the last durable group, and cuts
+    /// whatever lies past it. A group that the failed write left whole is cut too: after a failed
+    /// `fdatasync` Linux marks the pages clean but keeps them cached, so reading the group back
+    /// proves nothing about the disk, and a later sync would never write it (PostgreSQL's 2018
+    /// lesson). Its writers were told `Unavailable`; a retry with the same ids appends it again.
     private func reopenIfNeeded() throws {
-        guard sequencing.withLock({ $0.needsReopen }) else { return }
+        guard let start = sequencing.withLock({ $0.needsReopen ? Optional($0.reopenFrom) : nil }) else { return }
         let head = headPosition
-        let resumeAt = writer.end
-        let segment = writer.active?.firstPosition
         writer.close()
         let loader = LogLoader(directory: directory, fileSystem: options.fileSystem)
-        var found: [LogGroup] = []
         let loaded: LogLoader.Loaded
         do {
-            let start = segment.map { (LogLocation(segment: $0, offset: resumeAt), head + 1) }
-            // Only groups past the durable head are new (the loader may validate from further back).
-            loaded = try loader.load(from: start) { group in
+            var found: [LogGroup] = []
+            var first = try loader.load(from: start) { group in
                 if group.firstPosition > head { found.append(group) }
             }
+            if !found.isEmpty {
+                for group in found {
+                    guard let segment = first.segments.first(where: { $0.firstPosition == group.location.segment }) else { continue }
+                    try segment.file.write([UInt8](repeating: 0, count: group.end - group.location.offset), at: group.location.offset)
+                    try segment.file.sync()
+                }
+                first.segments.forEach { $0.file.close() }
+                first = try loader.load(from: start) { _ in }
+            }
+            loaded = first
         } catch let error as EventStoreError {
             visible.withLock { $0.failure = error }
             // The files stay closed; the next stage tries again.
             throw EventStoreError(.io, "appends are refused until the log can be reopened: \(error.message)")
         }
         writer = LogWriter(directory: directory, fileSystem: options.fileSystem, segmentBytes: options.segmentBytes, loaded: loaded)
-        visible.withLock { visible in
-            for group in found {
-                visible.head = group.lastPosition
-                visible.tail.append(group)
-                for event in group.events { visible.categoryHeads[event.category] = event.position }
-            }
-            visible.failure = nil
-        }
+        visible.withLock { $0.failure = nil }
         sequencing.withLock { state in
-            for group in found {
-                for event in group.events {
-                    state.ids.add(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
-                    state.heads.stage(event.stream, .init(version: event.version, position: event.position))
-                }
-            }
-            state.heads.confirm(indexed: 0)
             state.needsReopen = false
+            state.reopenFrom = nil
         }
     }
 }

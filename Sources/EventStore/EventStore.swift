@@ -66,6 +66,8 @@ public final class EventStore: @unchecked Sendable {
         var staged: StagedBatch?
         /// Set after a failed write: the next `stage` validates the log's tail again first.
         var needsReopen = false
+        /// Where the reopen validates from: the last durable group's end (nil: the whole log).
+        var reopenFrom: (location: LogLocation, position: Int64)?
     }
 
     /// Opens (creating if needed) the log in `directory`, taking its exclusive lock, recovering a
@@ -98,6 +100,8 @@ public final class EventStore: @unchecked Sendable {
             for event in group.events {
                 ids.add(event.id, .init(position: event.position, stream: event.stream, version: event.version), recordedAt: event.recordedAt)
             }
+            // A rebuild visits the whole log: keep the window at its size as it goes.
+            if ids.count > 2 * max(options.idWindowEvents, 1) { ids.evict(now: wallClockNanoseconds()) }
             guard group.lastPosition > indexed else { return }
             pending.append(group)
             pendingEvents += group.events.count
@@ -107,10 +111,15 @@ public final class EventStore: @unchecked Sendable {
                 pendingEvents = 0
             }
         }
-        if !pending.isEmpty { try Indexer.add(pending, to: index) }
-        checkpoint = try index.checkpoint()
-        guard (checkpoint?.position ?? 0) == loaded.head else {
-            throw EventStoreError(.damaged, "the index \(index.path) reaches position \(checkpoint?.position ?? 0) but the log ends at \(loaded.head); delete the index to rebuild it from the log")
+        do {
+            if !pending.isEmpty { try Indexer.add(pending, to: index) }
+            checkpoint = try index.checkpoint()
+            guard (checkpoint?.position ?? 0) == loaded.head else {
+                throw EventStoreError(.damaged, "the index \(index.path) reaches position \(checkpoint?.position ?? 0) but the log ends at \(loaded.head); delete the index to rebuild it from the log")
+            }
+        } catch {
+            loaded.segments.forEach { $0.file.close() }
+            throw error
         }
         ids.evict(now: wallClockNanoseconds())
         writer = LogWriter(directory: directory, fileSystem: options.fileSystem, segmentBytes: options.segmentBytes, loaded: loaded)

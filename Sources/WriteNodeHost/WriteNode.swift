@@ -23,6 +23,10 @@ public final class WriteNode<D: Domain>: Sendable {
     public init(configuration: WriteNodeConfiguration, domain: D, logger: Logger = Logger(label: "prism.write-node")) throws {
         self.configuration = configuration
         self.logger = logger
+        // A group's length is a 32-bit field: a batch of the largest requests must fit in it.
+        guard configuration.maxBatchRequests * configuration.maxRequestBytes <= 1 << 31 else {
+            throw WriteNodeError("max batch (\(configuration.maxBatchRequests)) × max request bytes (\(configuration.maxRequestBytes)) exceeds 2 GiB, the most one group of the log can hold")
+        }
         let store: EventStore
         do {
             store = try EventStore(directory: configuration.dataDirectory, options: configuration.store)

@@ -25,6 +25,7 @@ final class Indexer: @unchecked Sendable {
     }
 
     func start(store: EventStore) {
+        // Strong: the thread lives until `close()` stops it, so a store must be closed, not dropped.
         let thread = Thread { [self] in
             nameCurrentThread("indexer")
             run(store: store)

@@ -16,14 +16,17 @@ struct UnindexedTail {
 
     /// Drops the first `groupCount` groups (the indexer has written them).
     mutating func removeFirst(_ groupCount: Int) {
+        var removed: [String: Int] = [:]
         for group in groups.prefix(groupCount) {
             count -= group.events.count
-            for event in group.events {
-                // A stream's events are in position order, so the indexed ones are at the front.
-                guard var events = byStream.removeValue(forKey: event.stream) else { continue }
-                events.removeFirst()
-                if !events.isEmpty { byStream[event.stream] = events }
-            }
+            for event in group.events { removed[event.stream, default: 0] += 1 }
+        }
+        // A stream's events are in position order, so the indexed ones are at the front: one
+        // `removeFirst` per stream, not per event (a hot stream made that quadratic).
+        for (stream, indexed) in removed {
+            guard var events = byStream.removeValue(forKey: stream) else { continue }
+            events.removeFirst(min(indexed, events.count))
+            if !events.isEmpty { byStream[stream] = events }
         }
         groups.removeFirst(groupCount)
     }

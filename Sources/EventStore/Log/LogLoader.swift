@@ -107,7 +107,10 @@ struct LogLoader {
                         throw EventStoreError(.damaged, "\(at): \(reason) in a sealed segment (a crash can only tear the last segment); the log is damaged")
                     }
                     let dataEnd = try scanner.lastNonZero(from: offset) ?? offset
-                    if let valid = try scanner.firstValidGroup(from: offset + LogFormat.groupAlignment, to: dataEnd) {
+                    // A torn group whose header survived is searched past its whole extent: its
+                    // events' data may itself hold bytes that look like a group.
+                    let searchFrom = try scanner.header(at: offset).map { offset + $0.totalLength } ?? offset + LogFormat.groupAlignment
+                    if let valid = try scanner.firstValidGroup(from: searchFrom, to: dataEnd) {
                         throw EventStoreError(.damaged, "\(at): \(reason), yet a valid group (position \(valid.position)) follows at offset \(valid.offset); a crash cannot leave that, so the log is damaged (refusing to start; nothing was changed)")
                     }
                     // A torn last group: zero it so a later, shorter group cannot leave its remains behind.

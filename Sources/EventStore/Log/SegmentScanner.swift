@@ -64,6 +64,14 @@ struct SegmentScanner {
         }
     }
 
+    /// The group header at `offset` when its magic and checksum hold, whatever follows it.
+    mutating func header(at offset: Int) throws -> LogFormat.GroupHeader? {
+        guard try ensure(offset, LogFormat.groupHeaderLength) == LogFormat.groupHeaderLength else { return nil }
+        return window.withUnsafeBytes { raw in
+            LogFormat.decodeGroupHeader(UnsafeRawBufferPointer(rebasing: raw[(offset - windowStart)...]))
+        }
+    }
+
     /// Whether every byte from `offset` to the end of the file is zero.
     mutating func isZero(from offset: Int) throws -> Bool {
         try lastNonZero(from: offset) == nil

@@ -20,9 +20,10 @@ struct Publisher {
     /// Before a durable group that follows `headBefore` is confirmed: if groups were made durable
     /// without being published (a log reopened after a failed write found them on disk), the
     /// category heads are taken from the store again, so `previousInCategory` stays true.
-    mutating func prepare(after headBefore: Int64, store: EventStore) throws {
+    mutating func prepare(after headBefore: Int64, store: EventStore) {
         if headBefore != published {
-            categoryHeads = try store.lastPositionByCategory()
+            // Throws only once the store is closed, when nothing is published any more.
+            categoryHeads = (try? store.lastPositionByCategory()) ?? categoryHeads
             published = headBefore
         }
     }

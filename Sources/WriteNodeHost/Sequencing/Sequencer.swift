@@ -205,13 +205,16 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         }
         statistics.batches += 1
         statistics.eventsAppended += staged.events.count
-        try publisher.prepare(after: staged.headBefore, store: store)
+        publisher.prepare(after: staged.headBefore, store: store)
         store.confirm(staged)
         // The next group starts syncing before this one is answered and published: the
         // committer is idle from here until it has a batch, and replies cost as much as the sync.
-        try dispatch()
+        // A failure to hand it over must not cost this durable group its replies and publishes.
+        var handOver: (any Error)?
+        do { try dispatch() } catch { handOver = error }
         try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
         try publisher.publish(staged.events)
+        if let handOver { throw handOver }
     }
 
     private static func unavailable(_ error: any Error) -> WireError {
