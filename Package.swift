@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ZeroMQ", targets: ["ZeroMQ"]),
+        .library(name: "JSON", targets: ["JSON"]),
         .library(name: "EventModel", targets: ["EventModel"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
@@ -40,9 +41,11 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
-        // The event vocabulary and the decider contract: no dependencies, so a domain or a
+        // JSON values, the parser and the one byte writer: no dependencies.
+        .target(name: "JSON", swiftSettings: swiftSettings),
+        // The event vocabulary and the decider contract: only JSON beneath it, so a domain or a
         // client links neither SQLite nor ZeroMQ.
-        .target(name: "EventModel", swiftSettings: swiftSettings),
+        .target(name: "EventModel", dependencies: ["JSON"], swiftSettings: swiftSettings),
         .target(
             name: "EventStore",
             dependencies: [
@@ -153,6 +156,7 @@ let package = Package(
             dependencies: ["EventStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WriteNodeHostTests", dependencies: ["WriteNodeHost", "EventStore", "WireProtocol"], swiftSettings: swiftSettings),
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),

@@ -56,7 +56,7 @@ public enum OrdersEvent: Sendable, Equatable {
     public var data: [UInt8] {
         // Written directly rather than through a `JSONValue` dictionary: this runs for every
         // command, and the keys below are listed in sorted order so the bytes match `JSONWriter`.
-        var object = ObjectWriter()
+        var object = JSONObjectWriter(capacity: 160)
         switch self {
         case .userRegistered(let userId, let name, let state):
             object.string("name", name)
@@ -125,39 +125,5 @@ public enum OrdersEvent: Sendable, Equatable {
     /// Decodes a recorded event; nil when it is not one of this domain's (see `init(type:data:)`).
     public init?(_ event: RecordedEvent) {
         self.init(type: event.type, data: event.data)
-    }
-}
-
-/// Writes one flat JSON object whose keys the caller supplies in sorted order.
-private struct ObjectWriter {
-    private var bytes: [UInt8]
-
-    init() {
-        bytes = []
-        bytes.reserveCapacity(160)
-        bytes.append(UInt8(ascii: "{"))
-    }
-
-    private mutating func key(_ key: StaticString) {
-        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
-    }
-
-    mutating func string(_ name: StaticString, _ value: String) {
-        key(name)
-        JSONWriter.writeString(value, into: &bytes)
-    }
-
-    mutating func int(_ name: StaticString, _ value: Int64) {
-        key(name)
-        bytes.append(contentsOf: String(value).utf8)
-    }
-
-    consuming func finish() -> [UInt8] {
-        bytes.append(UInt8(ascii: "}"))
-        return bytes
     }
 }

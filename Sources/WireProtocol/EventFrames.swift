@@ -77,24 +77,20 @@ public enum EventFrames {
 
     /// The JSON body of an event, with its data and metadata embedded as they were stored.
     public static func body(of event: RecordedEvent) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(160 + event.data.count + (event.metadata?.count ?? 0))
-        out.append(contentsOf: "{\"position\":\(event.position),\"stream\":".utf8)
-        JSONWriter.writeString(event.stream, into: &out)
-        out.append(contentsOf: ",\"version\":\(event.version),\"type\":".utf8)
-        JSONWriter.writeString(event.type, into: &out)
-        out.append(contentsOf: ",\"id\":\"".utf8)
-        event.id.appendLowercased(to: &out)
-        out.append(contentsOf: "\",\"recordedAt\":\(event.recordedAt),\"data\":".utf8)
-        out.append(contentsOf: event.data)
-        out.append(contentsOf: ",\"metadata\":".utf8)
-        if let metadata = event.metadata {
-            out.append(contentsOf: metadata)
-        } else {
-            out.append(contentsOf: "null".utf8)
+        var body = JSONObjectWriter(capacity: 160 + event.data.count + (event.metadata?.count ?? 0))
+        body.int("position", event.position)
+        body.string("stream", event.stream)
+        body.int("version", event.version)
+        body.string("type", event.type)
+        body.value("id") { out in
+            out.append(UInt8(ascii: "\""))
+            event.id.appendLowercased(to: &out)
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "}"))
-        return out
+        body.int("recordedAt", event.recordedAt)
+        body.raw("data", event.data)
+        body.raw("metadata", event.metadata ?? Array("null".utf8))
+        return body.finish()
     }
 
     /// Decodes an event body (from PUB or a catch-up reply).

@@ -1,3 +1,3 @@
-// `JSONValue` moved to `EventModel` with the decider contract (a command's data is a JSON value);
-// re-exported so that `import WireProtocol` sees it, and the event vocabulary, as before.
+// The event vocabulary (and, through it, the `JSON` module) is part of the wire protocol:
+// re-exported so that `import WireProtocol` sees both.
 @_exported import EventModel

@@ -69,3 +69,11 @@ import WireProtocol
         #expect(failure.error == WireError(.malformed, "message has no frames"))
     }
 }
+
+@Suite struct JSONErrorReplyTests {
+    @Test func aParseErrorIsMalformedNamingTheByte() {
+        var failure: JSONParser.Error?
+        do { _ = try JSONParser.parse("[1,]") } catch { failure = error }
+        #expect(failure?.wireError == WireError(.malformed, "invalid JSON at byte 3: unexpected character ']'"))
+    }
+}

@@ -64,29 +64,35 @@ struct PendingBatch {
     /// The first failed append of a command answers for all of it (nothing of a failed command
     /// is stored: its appends are to one stream, or checked together by the domain).
     static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(96)
-        out.append(contentsOf: #"{"events":["#.utf8)
         var position = head
-        var first = true
-        for result in results {
-            switch result {
-            case .failure(let error):
-                return WireError(error).reply.jsonBytes
-            case .success(let recorded):
+        var reply = JSONObjectWriter(capacity: 96)
+        var failure: WireError?
+        reply.value("events") { out in
+            out.append(UInt8(ascii: "["))
+            for result in results {
+                let recorded: [RecordedEvent]
+                switch result {
+                case .failure(let error):
+                    failure = WireError(error)
+                    return
+                case .success(let events): recorded = events
+                }
                 for event in recorded {
                     position = event.position
-                    if !first { out.append(UInt8(ascii: ",")) }
-                    first = false
-                    out.append(contentsOf: #"{"position":\#(event.position),"stream":"#.utf8)
-                    JSONWriter.writeString(event.stream, into: &out)
-                    out.append(contentsOf: #","type":"#.utf8)
-                    JSONWriter.writeString(event.type, into: &out)
-                    out.append(contentsOf: #","version":\#(event.version)}"#.utf8)
+                    if out.last != UInt8(ascii: "[") { out.append(UInt8(ascii: ",")) }
+                    var summary = JSONObjectWriter(appendingTo: &out)
+                    summary.int("position", event.position)
+                    summary.string("stream", event.stream)
+                    summary.string("type", event.type)
+                    summary.int("version", event.version)
+                    out = summary.finish()
                 }
             }
+            out.append(UInt8(ascii: "]"))
         }
-        out.append(contentsOf: #"],"ok":true,"position":\#(position)}"#.utf8)
-        return out
+        if let failure { return failure.reply.jsonBytes }
+        reply.value("ok", true)
+        reply.int("position", position)
+        return reply.finish()
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import TestSupport
-import WireProtocol
+import JSON
 
 /// The error `JSONParser` reports for `text`, or nil when it parses.
 func parseError(_ text: String) -> JSONParser.Error? {

@@ -1,5 +1,5 @@
 import Testing
-import WireProtocol
+import JSON
 
 @Suite struct JSONWriterTests {
     static let documents: [(JSONValue, String)] = [
@@ -113,5 +113,33 @@ import WireProtocol
         #expect(String(decoding: out, as: UTF8.self) == #"prefix:{"k":[1,2]}"#)
         JSONWriter.writeString("x\"", into: &out)
         #expect(String(decoding: out, as: UTF8.self) == #"prefix:{"k":[1,2]}"x\"""#)
+    }
+}
+
+@Suite struct JSONObjectWriterTests {
+    @Test func membersInSortedOrderGiveJSONWritersBytes() {
+        let value: JSONValue = ["a": 1, "b": "x\"y", "c": ["d": [true, .null]], "e": ["f": 2]]
+        var object = JSONObjectWriter()
+        object.int("a", 1)
+        object.string("b", "x\"y")
+        object.value("c", ["d": [true, .null]])
+        object.raw("e", Array(#"{"f":2}"#.utf8))
+        #expect(object.finish() == value.jsonBytes)
+    }
+
+    @Test func aNestedObjectAppendsInPlace() {
+        var object = JSONObjectWriter()
+        object.value("list") { out in
+            out.append(UInt8(ascii: "["))
+            for index in 0..<2 {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                var item = JSONObjectWriter(appendingTo: &out)
+                item.int("i", Int64(index))
+                out = item.finish()
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        object.int("n", 2)
+        #expect(String(decoding: object.finish(), as: UTF8.self) == #"{"list":[{"i":0},{"i":1}],"n":2}"#)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
-import WireProtocol
+import JSON
 
 /// Randomized and differential checks of `JSONParser` and `JSONWriter` together.
 @Suite struct JSONRoundTripTests {

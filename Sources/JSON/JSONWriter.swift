@@ -14,7 +14,7 @@ public enum JSONWriter {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .int(let number): out.append(contentsOf: String(number).utf8)
+        case .int(let number): writeInt(number, into: &out)
         case .double(let number):
             if number.isFinite {
                 out.append(contentsOf: "\(number)".utf8)
@@ -30,15 +30,17 @@ public enum JSONWriter {
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            for (offset, key) in members.keys.sorted().enumerated() {
-                if offset > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(members[key]!, into: &out)
+            var object = JSONObjectWriter(appendingTo: &out)
+            for key in members.keys.sorted() {
+                object.key(key)
+                write(members[key]!, into: &object.bytes)
             }
-            out.append(UInt8(ascii: "}"))
+            out = object.finish()
         }
+    }
+
+    public static func writeInt(_ number: Int64, into out: inout [UInt8]) {
+        out.append(contentsOf: String(number).utf8)
     }
 
     public static func writeString(_ text: String, into out: inout [UInt8]) {

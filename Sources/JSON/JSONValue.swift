@@ -1,8 +1,7 @@
-/// A JSON document, parsed by `JSONParser` and written by `JSONWriter` (both in `WireProtocol`).
+/// A JSON document, parsed by `JSONParser` and written by `JSONWriter`.
 ///
-/// It lives here, beside the decider contract, because `Command.data` is one: a domain decides on
-/// the value the write node has already parsed, without depending on the wire module. Carrying
-/// the raw bytes instead would parse each command twice; the value type has no dependencies.
+/// `Command.data` is one: a domain decides on the value the write node has already parsed
+/// (carrying the raw bytes instead would parse each command twice).
 ///
 /// Integers and floating-point numbers are kept apart so that `amountCents: 12.5`
 /// is a type error rather than a silent truncation.
