@@ -79,10 +79,13 @@ public final class OrdersProjection: SQLiteProjection {
             """)
     }
 
+    /// A digest of everything a query reads: users, orders and the counts `countByStatus` sums
+    /// (a count of zero reads like a missing row, so only the others).
     public func digest() throws -> String {
         try model.digest([
             "SELECT user_id, name, state FROM users ORDER BY user_id",
             "SELECT \(Self.orderColumns) FROM orders ORDER BY order_id",
+            "SELECT status, user_state, n FROM status_counts WHERE n != 0 ORDER BY status, user_state",
         ])
     }
 

@@ -13,6 +13,9 @@ import WireProtocol
 /// - `search_fts`: an FTS5 index over `description` (tokenizer `unicode61 remove_diacritics 2`)
 ///   whose content is `search_orders` (external content, `content_rowid = doc_id`). A description
 ///   never changes after `OrderCreated`, so it is indexed once and status changes cost no FTS work.
+/// - `search_vocab`: an `fts5vocab` view of the index (each term, the documents holding it and its
+///   occurrences), read only by the digest: `search` answers from the index, not from
+///   `search_orders.description`, so an index that drifted from its rows must change the digest.
 ///
 /// It takes the `order` category and ignores other event types and events of a known type
 /// whose data lacks a field it needs.
@@ -29,7 +32,7 @@ public final class SearchProjection: SQLiteProjection {
     /// - Throws: a file-system or SQLite error when the directory or database cannot be opened.
     public init(directory: String) throws {
         model = try SQLiteReadModel(
-            directory: directory, fileName: Self.fileName, tables: ["search_fts", "search_orders"],
+            directory: directory, fileName: Self.fileName, tables: ["search_vocab", "search_fts", "search_orders"],
             schema: Self.createSchema)
     }
 
@@ -47,12 +50,15 @@ public final class SearchProjection: SQLiteProjection {
                 description, content = 'search_orders', content_rowid = 'doc_id',
                 tokenize = 'unicode61 remove_diacritics 2'
             );
+            CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search_fts, row);
             """)
     }
 
+    /// A digest of the rows and of the index itself (term, documents, occurrences).
     public func digest() throws -> String {
         try model.digest([
             "SELECT order_id, status, description, amount_cents, user_id FROM search_orders ORDER BY order_id",
+            "SELECT term, doc, cnt FROM search_vocab ORDER BY term",
         ])
     }
 

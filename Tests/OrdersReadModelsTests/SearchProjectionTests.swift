@@ -184,6 +184,20 @@ import WireProtocol
         }
     }
 
+    /// `search` answers from the FTS index, not from `search_orders`: an index that lost an
+    /// order's entry (while its row stayed) must change the digest.
+    @Test func digestSeesDriftedIndex() throws {
+        try withSeededModel { (model, _) throws in
+            let digest = try model.digest()
+            try executeSQL("""
+                INSERT INTO search_fts (search_fts, rowid, description)
+                SELECT 'delete', doc_id, description FROM search_orders WHERE order_id = 'o7'
+                """, inDatabaseAt: model.model.path)
+            #expect(try ids(model.query("search", params: ["text": "tent"])) == [])
+            #expect(try model.digest() != digest)
+        }
+    }
+
     @Test func resetEmptiesModelAndCheckpoint() throws {
         try withSeededModel { (model, log) throws in
             try model.reset()
