@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import ProjectionRuntime
 import TestSupport
 import Testing
@@ -17,24 +16,15 @@ import WireProtocol
             var configuration = ProjectorConfiguration(name: "counts", queryEndpoint: "tcp://127.0.0.1:*")
             configuration.publishEndpoint = writeNode.publishEndpoint
             configuration.catchUpEndpoint = writeNode.catchUpEndpoint
-            let projector = try Projector(
+            let projector = try RunningProjector(
                 configuration: configuration,
-                projection: EventCountProjection(directory: directory.appendingPathComponent("counts").path),
-                logger: Logger(label: "test.counts"))
-            let finished = DispatchSemaphore(value: 0)
-            Thread {
-                projector.run()
-                finished.signal()
-            }.start()
-            defer {
-                projector.shutdown()
-                _ = finished.wait(timeout: .now() + 10)
-            }
+                projection: EventCountProjection(directory: directory.appendingPathComponent("counts").path))
+            defer { projector.stop() }
 
             let client = try WriteNodeClient(endpoint: writeNode.commandEndpoint)
             _ = try client.command("RegisterUser", ["userId": "u1", "name": "Ada", "state": "Ohio"])
             let position = try client.command("RegisterUser", ["userId": "u2", "name": "Bob", "state": "Utah"])["position"]!.intValue!
-            let queries = try QueryClient(endpoint: projector.boundQueryEndpoint)
+            let queries = try QueryClient(endpoint: projector.queryEndpoint)
             let reply = try queries.query("count", ["type": "UserRegistered"], minPosition: position, waitMs: 5000)
             #expect(reply["result"]?["count"] == 2)
             #expect(reply["position"]?.intValue ?? 0 >= position)

@@ -1,0 +1,25 @@
+import Foundation
+import Logging
+import ProjectionRuntime
+
+/// A `Projector` serving on a thread of this process until `stop`.
+final class RunningProjector {
+    let projector: Projector
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(configuration: ProjectorConfiguration, projection: any Projection) throws {
+        projector = try Projector(configuration: configuration, projection: projection, logger: Logger(label: "test.\(configuration.name)"))
+        Thread { [projector, finished] in
+            projector.run()
+            finished.signal()
+        }.start()
+    }
+
+    var queryEndpoint: String { projector.boundQueryEndpoint }
+
+    /// Shuts the projector down and waits (bounded) for its thread.
+    func stop() {
+        projector.shutdown()
+        _ = finished.wait(timeout: .now() + 10)
+    }
+}
