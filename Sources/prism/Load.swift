@@ -210,6 +210,8 @@ extension Prism {
                 "duration": number(duration), "elapsed": .double((elapsed * 1000).rounded() / 1000),
                 "commands": .int(Int64(snapshot.sent)), "completed": .int(Int64(snapshot.completed)),
                 "errors": .object(snapshot.errors.mapValues { .int(Int64($0)) }),
+                // What clients were told is durable: a check that nothing was lost compares with this.
+                "acknowledged": ["commands": .int(Int64(succeeded)), "highestPosition": .int(snapshot.highestAcknowledged)],
                 "appendLatencyUs": [
                     "p50": .int(latency.micros(50)), "p90": .int(latency.micros(90)), "p99": .int(latency.micros(99)),
                     "p999": .int(latency.micros(99.9)), "max": .int(latency.maxMicros), "count": .int(Int64(succeeded)),

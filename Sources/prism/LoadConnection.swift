@@ -231,7 +231,9 @@ struct LoadConnection: Sendable {
                 let reply = try? JSONParser.parse(frames.last ?? [])
                 if reply?["ok"] == .bool(true) {
                     piece.appendLatency.recordNanoseconds(received - intended)
-                    if probe, let position = reply?["position"]?.intValue {
+                    let position = reply?["position"]?.intValue
+                    piece.highestAcknowledged = max(piece.highestAcknowledged, position ?? 0)
+                    if probe, let position {
                         let job = LoadProbeJob(position: position, intended: intended).bytes
                         for jobs in jobSockets where !(try jobs.send(job, dontWait: true)) {
                             piece.errors["probe:JobDropped", default: 0] += 1

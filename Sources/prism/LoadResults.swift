@@ -26,6 +26,7 @@ final class LoadResults: @unchecked Sendable {
     private var sent = 0
     private var completed = 0
     private var lastReplyAt: Int64 = 0
+    private var highestAcknowledged: Int64 = 0
     private var errors: [String: Int] = [:]
 
     /// One connection's measurements since its previous flush.
@@ -35,6 +36,8 @@ final class LoadResults: @unchecked Sendable {
         var sent = 0
         var completed = 0
         var lastReplyAt: Int64 = 0
+        /// The highest position an `ok` reply carried: every projector must reach it.
+        var highestAcknowledged: Int64 = 0
         var errors: [String: Int] = [:]
 
         var isEmpty: Bool { sent == 0 && completed == 0 && errors.isEmpty }
@@ -55,6 +58,7 @@ final class LoadResults: @unchecked Sendable {
             sent += piece.sent
             completed += piece.completed
             lastReplyAt = max(lastReplyAt, piece.lastReplyAt)
+            highestAcknowledged = max(highestAcknowledged, piece.highestAcknowledged)
             errors.merge(piece.errors, uniquingKeysWith: +)
         }
     }
@@ -69,13 +73,14 @@ final class LoadResults: @unchecked Sendable {
         var sent: Int
         var completed: Int
         var lastReplyAt: Int64
+        var highestAcknowledged: Int64
         var errors: [String: Int]
     }
 
     func snapshot() -> Snapshot {
         lock.withLock {
             Snapshot(appendLatency: appendLatency, sendLag: sendLag, sent: sent, completed: completed,
-                     lastReplyAt: lastReplyAt, errors: errors)
+                     lastReplyAt: lastReplyAt, highestAcknowledged: highestAcknowledged, errors: errors)
         }
     }
 

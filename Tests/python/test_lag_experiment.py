@@ -1,5 +1,6 @@
 """The lag experiment end to end, short: it must launch the Procfile's system, survive a killed
-projector, prove nothing was lost (applied == head, digests equal a rebuild) and write its outputs.
+projector, prove nothing was lost (applied == head == the highest acknowledged position, digests
+equal a rebuild) and write its outputs.
 
 Binaries come from `$PRISM_BIN_DIR`, else `<repo>/.build/debug` (what `scripts/test` builds).
 """
@@ -44,8 +45,12 @@ def test_local_run_with_a_killed_projector(tmp_path):
     assert "error" not in run, run.get("error")
     assert run["checks"]["allApplied"] is True, run["checks"]
     assert run["checks"]["digestsEqual"] is True, run["checks"]
-    assert run["checks"]["head"] >= 600  # 1000 users registered plus 3 s at 200/s, give or take the noise
-    assert run["load"]["completed"] == run["load"]["commands"] > 0
+    # Constant arrivals: exactly 3 s × 200/s commands, one event each, after 1000 registrations.
+    assert run["load"]["commands"] == run["load"]["completed"] == 600
+    assert run["load"]["acknowledged"] == {"commands": 600, "highestPosition": 1600}
+    assert run["checks"]["head"] == 1600
+    assert run["checks"]["acknowledged"]["allReached"] is True, run["checks"]
+    assert run["checks"]["zeroEventsLost"] is True, run["checks"]
     assert set(run["projectors"]) == {"status", "orders"}
     assert run["projectors"]["status"]["starts"] == 2
     assert run["projectors"]["orders"]["lagUs"]["count"] > 0
@@ -87,6 +92,7 @@ def test_netns_run_with_delay_and_loss(tmp_path):
     assert "error" not in run, run.get("error")
     assert run["network"]["delayMs"] == 5 and run["network"]["lossPercent"] == 2
     assert run["checks"]["allApplied"] is True, run["checks"]
+    assert run["checks"]["acknowledged"]["allReached"] is True, run["checks"]
     assert run["checks"]["digestsEqual"] is True, run["checks"]
     # Every event crosses the delayed link: the lag cannot be below the injected one-way delay.
     assert run["projectors"]["status"]["lagUs"]["p50"] >= 5000

@@ -1,5 +1,6 @@
-"""The post-run checks: nothing lost (every projector applied the head) and every read model equals
-a fresh rebuild from position 0 (same `digest`).
+"""The post-run checks: nothing lost (every projector applied the head, and the head covers the
+highest position `prism load` was acknowledged) and every read model equals a fresh rebuild from
+position 0 (same `digest`).
 
 Runs after the load stopped. Each wait is bounded; a check that cannot complete is reported false
 with the reason, never hangs.
@@ -43,6 +44,19 @@ def wait_quiet_head(endpoint: str, deadline_s: float, quiet_s: float = 1.0) -> i
             head, since = now_head, time.monotonic()
         time.sleep(0.1)
     return head
+
+
+def acknowledged(load_report: dict, head: int | None, projectors: dict) -> dict:
+    """Each model against what clients were told is durable: the highest position `prism load` was
+    acknowledged must be in the log (the head covers it) and applied by every projector. A head or
+    an `applied` that merely agree with each other would also pass if acknowledged events vanished."""
+    ack = load_report.get("acknowledged") or {}
+    highest = ack.get("highestPosition")
+    reached = {name: highest is not None and p.get("applied") is not None and p["applied"] >= highest
+               for name, p in projectors.items()}
+    head_covers = highest is not None and head is not None and head >= highest
+    return {"commands": ack.get("commands"), "highestPosition": highest, "headCovers": head_covers,
+            "reached": reached, "allReached": head_covers and all(reached.values())}
 
 
 def run(system: System, rebuild: bool = True, deadline_s: float = APPLY_DEADLINE_S, on_applied=None) -> dict:

@@ -148,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                     traceback.print_exc()
                     run = {"id": run_id, "rate": rate, "error": f"{type(error).__name__}: {error}"}
                 summary["runs"].append(run)
-                passed = not run.get("error") and run["checks"]["allApplied"] and (
-                    args.no_rebuild_check or run["checks"]["digestsEqual"])
+                checked = run.get("checks") or {}
+                passed = not run.get("error") and checked["allApplied"] and checked["acknowledged"]["allReached"] and (
+                    args.no_rebuild_check or checked["digestsEqual"])
                 ok = ok and passed
                 log(f"run {run_id}: " + ("checks passed" if passed else f"FAILED {run.get('error') or run['checks']}"))
                 report.write_summary(results / "summary.json", summary)
@@ -245,7 +246,8 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
     fault_entries = [faultmod.analyze(f, rows, t0, args.projectors) for f in faults]
     errors = command_errors(load_report)
     check["loadCommandErrors"] = errors
-    check["zeroEventsLost"] = bool(check["allApplied"] and errors == 0)
+    check["acknowledged"] = checks.acknowledged(load_report, check["head"], check["projectors"])
+    check["zeroEventsLost"] = bool(check["allApplied"] and check["acknowledged"]["allReached"] and errors == 0)
     if errors and any(f.kind == "restart-writer" for f in faults):
         check["notes"].append("command errors while the write node restarted are commands never acknowledged "
                               "(timeouts, and rejections of follow-ups to them), not lost events: see allApplied "
