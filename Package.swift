@@ -146,7 +146,10 @@ let package = Package(
         // MARK: - Tests
         .target(
             name: "TestSupport",
-            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ZeroMQ", "WireProtocol", "EventStore", "WriteNodeHost",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -158,7 +161,12 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WriteNodeHostTests", dependencies: ["WriteNodeHost", "EventStore", "WireProtocol"], swiftSettings: swiftSettings),
+        .testTarget(name: "SubscriptionTests", dependencies: ["Subscription", "TestSupport", "ZeroMQ", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WriteNodeHostTests",
+            dependencies: ["WriteNodeHost", "EventStore", "WireProtocol", "ZeroMQ", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProjectionRuntimeTests",

@@ -35,7 +35,7 @@ import ZeroMQ
             // The same directory serves again: the next append follows the recovered head.
             try node.start()
             let client = try WriteNodeClient(endpoint: node.commandEndpoint)
-            let reply = try client.send(AppendLoad.appendRequest(stream: "crash-after-restart", ids: [UUID()]))
+            let reply = try client.send(appendRequest(stream: "crash-after-restart", ids: [UUID()]))
             #expect(reply.isOK, "append after restart: \(reply)")
             #expect(reply["position"]?.intValue == head + 1)
             #expect(node.stop() == 0)
@@ -140,15 +140,6 @@ final class AppendLoad: @unchecked Sendable {
         finished.wait(timeout: .now() + timeout) == .success
     }
 
-    static func appendRequest(stream: String, ids: [UUID], type: String = "CrashProbe") -> JSONValue {
-        ["append": [
-            "stream": .string(stream), "expectedVersion": "any",
-            "events": .array(ids.enumerated().map { index, id in
-                ["id": .string(id.uuidString), "type": .string(type), "data": ["index": .int(Int64(index))]]
-            }),
-        ]]
-    }
-
     private func run(client: Int) {
         guard let context = try? Context() else {
             state.withLock { $0.failures.append("client \(client): no context") }
@@ -167,7 +158,7 @@ final class AppendLoad: @unchecked Sendable {
             let frames: [[UInt8]]
             do {
                 // Short, so the client notices the node is gone; a timed-out append's fate is unknown.
-                frames = try connection.request(Self.appendRequest(stream: stream, ids: ids).jsonBytes, timeout: 300)
+                frames = try connection.request(appendRequest(stream: stream, ids: ids).jsonBytes, timeout: 300)
             } catch {
                 continue
             }

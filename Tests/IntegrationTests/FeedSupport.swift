@@ -24,17 +24,11 @@ final class EventWriter: @unchecked Sendable {
     /// Appends `count` events to `stream` in one request and returns the last position.
     @discardableResult
     func append(stream: String, count: Int = 1, type: String = "Probe") throws -> Int64 {
-        let ids = (0..<count).map { _ in UUID() }
-        let reply = try client.send(AppendLoad.appendRequest(stream: stream, ids: ids, type: type), timeout: 10_000)
-        guard reply.isOK, let events = reply["events"]?.arrayValue, events.count == count else {
-            throw TestFailure("append to \(stream) failed: \(reply)")
-        }
+        let events = try client.append(stream: stream, count: count, type: type)
         recorded.withLock { recorded in
-            for (id, event) in zip(ids, events) {
-                recorded[event["position"]?.intValue ?? -1] = (id, stream)
-            }
+            for event in events { recorded[event.position] = (event.id, stream) }
         }
-        return events.last?["position"]?.intValue ?? -1
+        return events.last?.position ?? -1
     }
 
     /// Runs `body` (a series of appends) on a thread of its own; see `wait`.

@@ -27,7 +27,7 @@ import ZeroMQ
             // The original and its retries reach the sequencer together, in one batch.
             let replies = try harness.sendTogether(on: dealer) {
                 attempt += 1
-                let request = AppendLoad.appendRequest(stream: "retry-\(attempt)", ids: (0..<3).map { _ in UUID() })
+                let request = appendRequest(stream: "retry-\(attempt)", ids: (0..<3).map { _ in UUID() })
                 return Array(repeating: request, count: 4)
             }
             let positions = replies[0]["events"]?.arrayValue?.compactMap { $0["position"]?.intValue } ?? []
@@ -90,12 +90,12 @@ import ZeroMQ
         for round in 0..<rounds {
             let replies = try harness.sendTogether(on: dealer) {
                 attempt += 1
-                let a = AppendLoad.appendRequest(stream: "retry-a\(attempt)", ids: (0..<3).map { _ in UUID() })
-                let b = AppendLoad.appendRequest(stream: "retry-b\(attempt)", ids: (0..<3).map { _ in UUID() }, type: "Lost")
+                let a = appendRequest(stream: "retry-a\(attempt)", ids: (0..<3).map { _ in UUID() })
+                let b = appendRequest(stream: "retry-b\(attempt)", ids: (0..<3).map { _ in UUID() }, type: "Lost")
                 return [a, b, a]
             }
             let afterB = try #require(replies[1]["position"]?.intValue, "round \(round): \(replies)")
-            try dealer.send(AppendLoad.appendRequest(stream: "retry-c\(round)", ids: (0..<3).map { _ in UUID() }))
+            try dealer.send(appendRequest(stream: "retry-c\(round)", ids: (0..<3).map { _ in UUID() }))
             head = try #require(try dealer.receive()["position"]?.intValue)
             #expect(head == afterB + 3)
         }

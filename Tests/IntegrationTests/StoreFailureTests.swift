@@ -43,7 +43,7 @@ import ZeroMQ
             var acknowledged: [Int64] = []
             var unavailable: JSONValue?
             for index in 0..<2000 where unavailable == nil {
-                let reply = try client.send(AppendLoad.appendRequest(stream: "disk-\(index % 7)", ids: [UUID()]))
+                let reply = try client.send(appendRequest(stream: "disk-\(index % 7)", ids: [UUID()]))
                 if reply.isOK, let position = reply["position"]?.intValue {
                     acknowledged.append(position)
                 } else {
@@ -64,11 +64,11 @@ import ZeroMQ
             #expect(summary["head"]?.intValue == head, "\(summary)")
             #expect(frames.count - 2 == Int(head))
             // A second attempt fails the same way, and nothing moved.
-            #expect(try client.send(AppendLoad.appendRequest(stream: "disk-x", ids: [UUID()])).errorCode == "Unavailable")
+            #expect(try client.send(appendRequest(stream: "disk-x", ids: [UUID()])).errorCode == "Unavailable")
 
             // Space returns: the next append follows the head.
             try FileManager.default.removeItem(atPath: filler)
-            let resumed = try client.send(AppendLoad.appendRequest(stream: "disk-after", ids: [UUID()]))
+            let resumed = try client.send(appendRequest(stream: "disk-after", ids: [UUID()]))
             #expect(resumed["position"]?.intValue == head + 1, "\(resumed)")
 
             // Published: every acknowledged position and the one after, once each, nothing else.

@@ -82,7 +82,7 @@ import WireProtocol
             try node.start()
             let client = try WriteNodeClient(endpoint: node.commandEndpoint)
             for index in 0..<20 {
-                #expect(try client.send(AppendLoad.appendRequest(stream: "flip-\(index)", ids: [UUID()])).isOK)
+                #expect(try client.send(appendRequest(stream: "flip-\(index)", ids: [UUID()])).isOK)
             }
             #expect(node.stop() == 0)
             let groups = try LogReader(directory: node.dataDirectory.path).groups
