@@ -1,31 +1,56 @@
 import Histogram
+import Subscription
 import WireProtocol
 
-/// Commit→apply lag per event, in microseconds, in an HDR histogram: since start, and since the
-/// last `stats` with `reset` (the interval that lag-over-time sampling reads).
+/// Lag per event, in microseconds, from the moment the write node's sync covering it returned
+/// to the read model's commit, in an HDR histogram: since start, and since the last `stats` with
+/// `reset` (the interval that lag-over-time sampling reads).
 struct LagRecorder {
-    private(set) var total = LagRecorder.makeHistogram()
-    private(set) var interval = LagRecorder.makeHistogram()
+    /// One histogram and the exact sum behind its mean (the histogram's own mean is rounded to
+    /// its buckets).
+    struct Window {
+        fileprivate(set) var histogram = Histogram<UInt64>(
+            // 1 µs to one hour at 3 significant digits.
+            lowestDiscernibleValue: 1, highestTrackableValue: LagRecorder.highestMicros, numberOfSignificantValueDigits: .three)
+        fileprivate(set) var sumMicros: UInt64 = 0
 
-    private static func makeHistogram() -> Histogram<UInt64> {
-        // 1 µs to one hour at 3 significant digits.
-        Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        fileprivate mutating func record(_ micros: UInt64) {
+            _ = histogram.record(micros)
+            sumMicros &+= micros
+        }
+    }
+
+    static let highestMicros: UInt64 = 3_600_000_000
+
+    private(set) var total = Window()
+    private(set) var interval = Window()
+
+    /// Records the lag of each event of `batch`.
+    ///
+    /// An event that came by catch-up has no sync time; its lag counts from `recordedAt`, which
+    /// is stamped before the sync, so it is never under-reported.
+    /// - Parameter appliedAt: the read model's commit time, ns since the epoch.
+    mutating func record(_ batch: FeedBatch, appliedAt: Int64) {
+        for (event, syncedAt) in zip(batch.events, batch.syncedAt) {
+            record(from: syncedAt != 0 ? syncedAt : event.recordedAt, appliedAt: appliedAt)
+        }
     }
 
     /// - Parameters:
-    ///   - recordedAt: the write node's commit time, ns since the epoch.
+    ///   - start: when the lag starts, ns since the epoch.
     ///   - appliedAt: the read model's commit time, ns since the epoch.
-    mutating func record(recordedAt: Int64, appliedAt: Int64) {
-        let micros = UInt64(clamping: max(1, (appliedAt - recordedAt) / 1000))
-        let value = min(micros, 3_600_000_000)
-        _ = total.record(value)
-        _ = interval.record(value)
+    mutating func record(from start: Int64, appliedAt: Int64) {
+        let micros = min(UInt64(clamping: max(1, (appliedAt - start) / 1000)), Self.highestMicros)
+        total.record(micros)
+        interval.record(micros)
     }
 
-    mutating func resetInterval() { interval = Self.makeHistogram() }
+    mutating func resetInterval() { interval = Window() }
 
-    static func summary(_ histogram: Histogram<UInt64>) -> JSONValue {
+    static func summary(_ window: Window) -> JSONValue {
+        let histogram = window.histogram
         guard histogram.totalCount > 0 else { return ["count": 0] }
+        let mean = Double(window.sumMicros) / Double(histogram.totalCount)
         return [
             "count": .int(Int64(histogram.totalCount)),
             "p50": .int(Int64(histogram.valueAtPercentile(50))),
@@ -33,7 +58,7 @@ struct LagRecorder {
             "p99": .int(Int64(histogram.valueAtPercentile(99))),
             "p999": .int(Int64(histogram.valueAtPercentile(99.9))),
             "max": .int(Int64(histogram.max)),
-            "mean": .double((histogram.mean * 10).rounded() / 10),
+            "mean": .double((mean * 10).rounded() / 10),
         ]
     }
 }

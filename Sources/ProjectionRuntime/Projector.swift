@@ -108,10 +108,10 @@ public final class Projector: @unchecked Sendable {
             let feed = try EventFeed(context: context, configuration: feedConfiguration, after: applied)
             self.feed = feed
             while true {
-                let events = try feed.poll(
+                let batch = try feed.poll(
                     timeout: pollTimeout(), limit: configuration.maxEventsPerTransaction, wakeOn: querySocket)
-                if !events.isEmpty || feed.position > applied {
-                    try apply(events, through: feed.position)
+                if !batch.isEmpty || feed.position > applied {
+                    try apply(batch, through: feed.position)
                 }
                 try serveQueries()
                 try answerWaiting()
@@ -138,14 +138,11 @@ public final class Projector: @unchecked Sendable {
         return Int(max(0, min(250, (earliest - monotonicNanoseconds()) / 1_000_000 + 1)))
     }
 
-    private func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        try projection.apply(events, through: position)
-        let appliedAt = wallClockNanoseconds()
-        for event in events {
-            lag.record(recordedAt: event.recordedAt, appliedAt: appliedAt)
-        }
+    private func apply(_ batch: FeedBatch, through position: Int64) throws {
+        try projection.apply(batch.events, through: position)
+        lag.record(batch, appliedAt: wallClockNanoseconds())
         applied = position
-        eventsApplied += events.count
+        eventsApplied += batch.count
         transactions += 1
     }
 

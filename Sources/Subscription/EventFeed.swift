@@ -93,20 +93,21 @@ public final class EventFeed: @unchecked Sendable {
     ///   - limit: most events returned at once.
     ///   - wakeOn: another socket of the caller's thread; when it becomes readable the call
     ///     returns at once (possibly with no events), so one thread can serve both.
-    /// - Returns: events after `position`, contiguous for this feed's filter; empty on timeout.
-    ///   Catch-up requests are asynchronous: the call never blocks longer than `timeout`.
+    /// - Returns: events after `position`, contiguous for this feed's filter, with their sync
+    ///   times; empty on timeout. Catch-up requests are asynchronous: the call never blocks
+    ///   longer than `timeout`.
     /// - Throws: `ZMQError` (`isContextTerminated` after shutdown).
-    public func poll(timeout: Int, limit: Int = 5000, wakeOn other: Socket? = nil) throws -> [RecordedEvent] {
+    public func poll(timeout: Int, limit: Int = 5000, wakeOn other: Socket? = nil) throws -> FeedBatch {
         if needsCatchUp {
             return try pollCatchUp(timeout: timeout, limit: limit, wakeOn: other)
         }
         var poller = Poller([subscriber] + (other.map { [$0] } ?? []))
         guard try poller.poll(timeout: timeout)[0].readable else {
             resubscribeIfSilent()
-            return []
+            return FeedBatch()
         }
-        var events: [RecordedEvent] = []
-        while events.count < limit, let frames = try subscriber.receive(dontWait: true) {
+        var batch = FeedBatch()
+        while batch.count < limit, let frames = try subscriber.receive(dontWait: true) {
             lastHeard = monotonicNanoseconds()
             guard frames.count == 3, let header = EventFrames.Header(bytes: frames[1]) else { continue }
             if frames[0] == EventFrames.heartbeatTopicBytes {
@@ -124,11 +125,11 @@ public final class EventFeed: @unchecked Sendable {
                 break
             }
             guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
-            events.append(event)
+            batch.append(event, syncedAt: header.syncedAt)
             position = event.position
             head = max(head, position)
         }
-        return events
+        return batch
     }
 
     private func noteHeartbeat(_ heartbeat: EventFrames.Heartbeat) {
@@ -152,12 +153,12 @@ public final class EventFeed: @unchecked Sendable {
         needsCatchUp = true
     }
 
-    private func pollCatchUp(timeout: Int, limit: Int, wakeOn other: Socket?) throws -> [RecordedEvent] {
+    private func pollCatchUp(timeout: Int, limit: Int, wakeOn other: Socket?) throws -> FeedBatch {
         let now = monotonicNanoseconds()
         if now < retryAt {
             var poller = Poller(other.map { [$0] } ?? [])
             _ = try poller.poll(timeout: min(timeout, Int((retryAt - now) / 1_000_000) + 1))
-            return []
+            return FeedBatch()
         }
         if let deadline = catchUpDeadline, now >= deadline {
             lastError = "catch-up: no reply from \(configuration.catchUpEndpoint) within \(configuration.requestTimeoutMs) ms"
@@ -181,18 +182,18 @@ public final class EventFeed: @unchecked Sendable {
         var poller = Poller([socket] + (other.map { [$0] } ?? []))
         guard try poller.poll(timeout: min(timeout, untilDeadline))[0].readable,
               var reply = try socket.receive(dontWait: true)
-        else { return [] }
+        else { return FeedBatch() }
         catchUpDeadline = nil
         if reply.first?.isEmpty == true { reply.removeFirst() }
         do {
             guard let first = reply.first else { throw WireError(.malformed, "empty catch-up reply") }
             let summary = try CatchUp.Summary(body: first)
-            var events: [RecordedEvent] = []
-            events.reserveCapacity(summary.count)
+            var batch = FeedBatch()
+            batch.reserveCapacity(summary.count)
             for body in reply.dropFirst() {
                 let event = try EventFrames.decodeBody(body)
                 guard event.position > position else { continue }
-                events.append(event)
+                batch.append(event, syncedAt: 0)
                 position = event.position
             }
             position = max(position, summary.scannedTo)
@@ -204,13 +205,13 @@ public final class EventFeed: @unchecked Sendable {
                 // Ask for the next batch now: the write node reads it while the caller applies this one.
                 try requestCatchUp(on: socket, limit: limit)
             }
-            return events
+            return batch
         } catch {
             // A reply we cannot use (e.g. "beyond the head" after the write node lost its data):
             // report it and ask again later rather than skip anything.
             lastError = "catch-up: \(error)"
             retryAt = monotonicNanoseconds() + 500_000_000
-            return []
+            return FeedBatch()
         }
     }
 

@@ -4,8 +4,9 @@ import Foundation
 /// The frames of the event stream on the write node's PUB socket (`docs/PROTOCOL.md`).
 ///
 /// An event is `[topic, header, body]`: the topic `e:<category>:<type>` lets a SUB socket
-/// filter by category (`e:order:`) or type (`e:order:OrderShipped`); the 32-byte header carries
-/// the positions a subscriber needs to detect a gap before it parses anything; the body is JSON.
+/// filter by category (`e:order:`) or type (`e:order:OrderShipped`); the 40-byte header carries
+/// the positions a subscriber needs to detect a gap before it parses anything, and the times lag
+/// is measured from; the body is JSON.
 /// A heartbeat is `[h, header, body]`.
 public enum EventFrames {
     public static let eventTopicPrefix = "e:"
@@ -22,7 +23,7 @@ public enum EventFrames {
     /// The subscription prefix that selects one category's events.
     public static func subscription(category: String) -> String { "\(eventTopicPrefix)\(category):" }
 
-    /// Position data of one published event, big-endian u64/i64 ×4 on the wire.
+    /// Position data of one published event, big-endian u64/i64 ×5 on the wire.
     public struct Header: Sendable, Equatable {
         /// The event's global position.
         public var position: Int64
@@ -31,22 +32,27 @@ public enum EventFrames {
         public var previousInCategory: Int64
         /// The event's version in its stream.
         public var version: Int64
-        /// Commit time, nanoseconds since the Unix epoch.
+        /// Commit time, nanoseconds since the Unix epoch: stamped when the batch was staged, so
+        /// before its sync.
         public var recordedAt: Int64
+        /// When the write node's sync covering the event returned (the moment its writer may be
+        /// acknowledged), nanoseconds since the Unix epoch; 0 in a heartbeat. Lag counts from here.
+        public var syncedAt: Int64
 
-        public init(position: Int64, previousInCategory: Int64, version: Int64, recordedAt: Int64) {
+        public init(position: Int64, previousInCategory: Int64, version: Int64, recordedAt: Int64, syncedAt: Int64) {
             self.position = position
             self.previousInCategory = previousInCategory
             self.version = version
             self.recordedAt = recordedAt
+            self.syncedAt = syncedAt
         }
 
-        public static let size = 32
+        public static let size = 40
 
         public var bytes: [UInt8] {
             var out = [UInt8]()
             out.reserveCapacity(Self.size)
-            for field in [position, previousInCategory, version, recordedAt] {
+            for field in [position, previousInCategory, version, recordedAt, syncedAt] {
                 withUnsafeBytes(of: field.bigEndian) { out.append(contentsOf: $0) }
             }
             return out
@@ -59,18 +65,20 @@ public enum EventFrames {
                 for byte in bytes[index * 8..<index * 8 + 8] { value = value << 8 | Int64(byte) }
                 return value
             }
-            self.init(position: field(0), previousInCategory: field(1), version: field(2), recordedAt: field(3))
+            self.init(position: field(0), previousInCategory: field(1), version: field(2), recordedAt: field(3), syncedAt: field(4))
         }
     }
 
     /// The three frames that publish `event`.
     ///
-    /// - Parameter category: `event.category`, when the caller has it already.
-    public static func frames(for event: RecordedEvent, category: String? = nil, previousInCategory: Int64) -> [[UInt8]] {
+    /// - Parameters:
+    ///   - category: `event.category`, when the caller has it already.
+    ///   - syncedAt: when the sync that made the event durable returned, ns since the epoch.
+    public static func frames(for event: RecordedEvent, category: String? = nil, previousInCategory: Int64, syncedAt: Int64) -> [[UInt8]] {
         [
             topic(category: category ?? event.category, type: event.type),
             Header(position: event.position, previousInCategory: previousInCategory,
-                   version: event.version, recordedAt: event.recordedAt).bytes,
+                   version: event.version, recordedAt: event.recordedAt, syncedAt: syncedAt).bytes,
             body(of: event),
         ]
     }
@@ -139,7 +147,7 @@ public enum EventFrames {
             self.categoryHeads = categoryHeads
         }
 
-        /// `[h, header(head, 0, 0, sentAt), {"head","sentAt","categories"}]`.
+        /// `[h, header(head, 0, 0, sentAt, 0), {"head","sentAt","categories"}]`.
         public var frames: [[UInt8]] {
             let body: JSONValue = [
                 "head": .int(head), "sentAt": .int(sentAt),
@@ -147,7 +155,7 @@ public enum EventFrames {
             ]
             return [
                 EventFrames.heartbeatTopicBytes,
-                Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt).bytes,
+                Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt, syncedAt: 0).bytes,
                 body.jsonBytes,
             ]
         }

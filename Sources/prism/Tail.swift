@@ -40,7 +40,7 @@ extension Prism {
             defer { signals.forEach { $0.cancel() } }
             var printed = 0
             while !stop.isSet {
-                for event in try feed.poll(timeout: 200) {
+                for event in try feed.poll(timeout: 200).events {
                     printEvent(event, json: output.json)
                     printed += 1
                     if let count, printed >= count { return }

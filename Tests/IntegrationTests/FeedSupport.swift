@@ -75,7 +75,7 @@ final class FeedFollower: @unchecked Sendable {
             defer { finished.leave() }
             while !stopped.withLock({ $0 }) {
                 do {
-                    let events = try feed.poll(timeout: 20, limit: limit)
+                    let events = try feed.poll(timeout: 20, limit: limit).events
                     state.withLock { snapshot in
                         snapshot.events += events
                         snapshot.polls += 1

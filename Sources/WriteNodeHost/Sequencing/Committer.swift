@@ -21,6 +21,8 @@ final class Committer: @unchecked Sendable {
         var done = false
         /// `fdatasync` duration in ns, for stats.
         var nanoseconds: Int64 = 0
+        /// When the write (and the sync covering it) returned, ns since the epoch: lag counts from here.
+        var syncedAt: Int64 = 0
     }
 
     init(context: Context, store: EventStore) throws {
@@ -45,12 +47,12 @@ final class Committer: @unchecked Sendable {
     }
 
     /// After `completion` became readable: the finished batch, and the error if it failed.
-    func finish() throws -> (batch: StagedBatch, error: EventStoreError?, nanoseconds: Int64) {
+    func finish() throws -> (batch: StagedBatch, error: EventStoreError?, nanoseconds: Int64, syncedAt: Int64) {
         _ = try completion.receive()
         return slot.withLock { slot in
             guard let job = slot, job.done else { preconditionFailure("completion without a finished batch") }
             slot = nil
-            return (job.batch, job.error, job.nanoseconds)
+            return (job.batch, job.error, job.nanoseconds, job.syncedAt)
         }
     }
 
@@ -75,8 +77,10 @@ final class Committer: @unchecked Sendable {
             } catch {
                 failure = EventStoreError(.io, "\(error)")
             }
+            let syncedAt = wallClockNanoseconds()
             let elapsed = monotonicNanoseconds() - started
             slot.withLock { job in
+                job?.syncedAt = syncedAt
                 job?.error = failure
                 job?.done = true
                 job?.nanoseconds = elapsed

@@ -29,13 +29,15 @@ struct Publisher {
     }
 
     /// Publishes a confirmed group, in position order.
-    mutating func publish(_ events: [RecordedEvent]) throws {
+    ///
+    /// - Parameter syncedAt: when the sync that made the group durable returned, ns since the epoch.
+    mutating func publish(_ events: [RecordedEvent], syncedAt: Int64) throws {
         // PUB never blocks: past the high-water mark it drops, and subscribers backfill.
         for event in events {
             let category = event.category
             let previous = categoryHeads[category] ?? 0
             categoryHeads[category] = event.position
-            try socket.send(EventFrames.frames(for: event, category: category, previousInCategory: previous), dontWait: true)
+            try socket.send(EventFrames.frames(for: event, category: category, previousInCategory: previous, syncedAt: syncedAt), dontWait: true)
         }
         if let last = events.last { published = last.position }
     }

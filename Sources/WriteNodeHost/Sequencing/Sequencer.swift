@@ -187,7 +187,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// The committer is done with the batch in flight: confirm, reply, publish — or, if it
     /// failed, answer it and everything decided behind it `Unavailable`.
     private func finishInFlight() throws {
-        let (_, error, nanoseconds) = try committer.finish()
+        let (_, error, nanoseconds, syncedAt) = try committer.finish()
         guard let (pending, staged) = inFlight else { return }
         inFlight = nil
         statistics.appendNanoseconds += nanoseconds
@@ -213,7 +213,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         var handOver: (any Error)?
         do { try dispatch() } catch { handOver = error }
         try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
-        try publisher.publish(staged.events)
+        try publisher.publish(staged.events, syncedAt: syncedAt)
         if let handOver { throw handOver }
     }
 

@@ -1,0 +1,31 @@
+import EventModel
+
+/// The events one `EventFeed.poll` delivers, in global order, with when each became durable.
+public struct FeedBatch: Sendable {
+    public private(set) var events: [RecordedEvent] = []
+    /// Aligned with `events`: when the write node's sync covering the event returned (the
+    /// `syncedAt` of its PUB header), ns since the epoch; 0 for an event that came by catch-up,
+    /// whose reply carries no sync time.
+    public private(set) var syncedAt: [Int64] = []
+
+    public init() {}
+
+    public init(events: [RecordedEvent], syncedAt: [Int64]) {
+        precondition(events.count == syncedAt.count, "one sync time per event")
+        self.events = events
+        self.syncedAt = syncedAt
+    }
+
+    public var isEmpty: Bool { events.isEmpty }
+    public var count: Int { events.count }
+
+    mutating func append(_ event: RecordedEvent, syncedAt: Int64) {
+        events.append(event)
+        self.syncedAt.append(syncedAt)
+    }
+
+    mutating func reserveCapacity(_ count: Int) {
+        events.reserveCapacity(count)
+        syncedAt.reserveCapacity(count)
+    }
+}
