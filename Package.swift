@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime",
+                "ProjectionRuntime", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "OrdersDomain", "CommandLineSupport",
+                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

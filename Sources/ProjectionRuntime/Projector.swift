@@ -74,13 +74,17 @@ public final class Projector: @unchecked Sendable {
 
     /// Serves on a thread of its own until `shutdown()`, then returns after the last batch is
     /// committed, the projection is closed and the query socket has flushed its replies.
-    public func run() {
+    ///
+    /// - Throws: the error the projector could not serve through (the executable exits with it).
+    public func run() throws {
         let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)?
         Thread { [self] in
-            loop()
+            failure = loop()
             finished.signal()
         }.start()
         finished.wait()
+        if let failure { throw failure }
     }
 
     /// Stops serving, from any thread.
@@ -88,7 +92,8 @@ public final class Projector: @unchecked Sendable {
         context.shutdown()
     }
 
-    private func loop() {
+    /// - Returns: nil after `shutdown()`, else why the projector stopped.
+    private func loop() -> (any Error)? {
         logger.info("projector serving", metadata: [
             "projector.name": "\(configuration.name)", "endpoint.query": "\(boundQueryEndpoint)",
             "projector.checkpoint": "\(applied)",
@@ -124,12 +129,12 @@ public final class Projector: @unchecked Sendable {
                 }
             }
         } catch let error as ZMQError where error.isContextTerminated {
-            return
+            return nil
         } catch {
             // Applying failed: the read model cannot move on without skipping events, so stop
             // loudly; the checkpoint is intact and a restart resumes from it.
             logger.critical("projector failed", metadata: ["error": "\(error)"])
-            exit(1)
+            return error
         }
     }
 

@@ -1,13 +1,14 @@
+import WireProtocol
 /// Everything a projector needs to start; the projector executables' flags map onto these fields.
 public struct ProjectorConfiguration: Sendable {
     /// The read model's name in logs, `stats` and `health` (`orders`, `search` …).
     public var name: String
     /// ROUTER endpoint answering queries (REQ and DEALER clients).
     public var queryEndpoint: String
-    /// The write node's PUB endpoint. Default `tcp://127.0.0.1:5551`.
-    public var publishEndpoint = "tcp://127.0.0.1:5551"
-    /// The write node's catch-up endpoint. Default `tcp://127.0.0.1:5552`.
-    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    /// The write node's PUB endpoint. Default `DefaultEndpoints.publish`.
+    public var publishEndpoint = DefaultEndpoints.publish
+    /// The write node's catch-up endpoint. Default `DefaultEndpoints.catchUp`.
+    public var catchUpEndpoint = DefaultEndpoints.catchUp
     /// Most events applied in one read-model transaction. Default 5000.
     public var maxEventsPerTransaction = 5000
     /// Longest `timeoutMs` a query may ask to wait for `minPosition`, in milliseconds. Default 60000.

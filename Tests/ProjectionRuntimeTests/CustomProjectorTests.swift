@@ -23,7 +23,7 @@ import WireProtocol
                 logger: Logger(label: "test.counts"))
             let finished = DispatchSemaphore(value: 0)
             Thread {
-                projector.run()
+                try? projector.run()
                 finished.signal()
             }.start()
             defer {
