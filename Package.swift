@@ -150,6 +150,20 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
+        // A projection that fails on purpose, and a projector executable running it, for the
+        // apply-error tests (IntegrationTests start the executable).
+        .target(
+            name: "FaultyProjection",
+            dependencies: ["ProjectionRuntime", "WireProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/FaultyProjection",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "faulty-projector",
+            dependencies: ["FaultyProjection", "ProjectionRuntime", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/faulty-projector",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EventStoreTests",

@@ -43,8 +43,9 @@ public struct ProjectorOptions: ParsableArguments {
     public func run(_ definition: ProjectorDefinition) throws {
         var logger = Logger(label: "prism.\(definition.name)-projector")
         logger.logLevel = logLevel
-        let directory = dataDir ?? definition.defaultDataDirectory
-        var configuration = ProjectorConfiguration(name: definition.name, queryEndpoint: queryEndpoint ?? definition.defaultQueryEndpoint)
+        var configuration = ProjectorConfiguration(
+            name: definition.name, queryEndpoint: queryEndpoint ?? definition.defaultQueryEndpoint,
+            dataDirectory: dataDir ?? definition.defaultDataDirectory)
         configuration.publishEndpoint = publishEndpoint
         configuration.catchUpEndpoint = catchUpEndpoint
         configuration.rebuild = rebuild
@@ -52,8 +53,7 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.silenceTimeoutMs = silenceTimeoutMs
         let projector: Projector
         do {
-            let projection = try definition.makeProjection(directory)
-            projector = try Projector(configuration: configuration, projection: projection, logger: logger)
+            projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)
         } catch {
             throw StartupFailure("\(error)")
         }

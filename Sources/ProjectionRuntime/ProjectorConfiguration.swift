@@ -5,6 +5,8 @@ public struct ProjectorConfiguration: Sendable {
     public var name: String
     /// ROUTER endpoint answering queries (REQ and DEALER clients).
     public var queryEndpoint: String
+    /// The projector's directory: the read model, and `skipped.jsonl` (the events an operator skipped).
+    public var dataDirectory: String
     /// The write node's PUB endpoint. Default `DefaultEndpoints.publish`.
     public var publishEndpoint = DefaultEndpoints.publish
     /// The write node's catch-up endpoint. Default `DefaultEndpoints.catchUp`.
@@ -24,8 +26,13 @@ public struct ProjectorConfiguration: Sendable {
     /// How long closing the query socket may wait to flush replies on shutdown, in milliseconds. Default 1000.
     public var shutdownLingerMs: Int32 = 1000
 
-    public init(name: String, queryEndpoint: String) {
+    /// Longest wait between two tries of a batch the read model's store failed, in milliseconds
+    /// (the first retry comes after 10 ms, each next one after twice as long). Default 5000.
+    public var maxStoreRetryDelayMs = 5000
+
+    public init(name: String, queryEndpoint: String, dataDirectory: String) {
         self.name = name
         self.queryEndpoint = queryEndpoint
+        self.dataDirectory = dataDirectory
     }
 }
