@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime",
+                "ProjectionRuntime", "WireProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -98,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "OrdersDomain", "CommandLineSupport",
+                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -151,6 +151,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        // A projection that fails on purpose, and a projector executable running it, for the
+        // apply-error tests (IntegrationTests start the executable).
+        .target(
+            name: "FaultyProjection",
+            dependencies: ["ProjectionRuntime", "WireProtocol", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Tests/FaultyProjection",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "faulty-projector",
+            dependencies: ["FaultyProjection", "ProjectionRuntime", "CommandLineSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/faulty-projector",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ProjectionRuntime
+import WireProtocol
 
 /// The flags every projector executable takes.
 public struct ProjectorOptions: ParsableArguments {
@@ -11,10 +12,10 @@ public struct ProjectorOptions: ParsableArguments {
     public var queryEndpoint: String?
 
     @Option(help: "The write node's PUB endpoint.")
-    public var publishEndpoint = "tcp://127.0.0.1:5551"
+    public var publishEndpoint = DefaultEndpoints.publish
 
     @Option(help: "The write node's catch-up endpoint.")
-    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    public var catchUpEndpoint = DefaultEndpoints.catchUp
 
     @Flag(help: "Discard the read model and replay every event from position 0.")
     public var rebuild = false
@@ -35,17 +36,16 @@ public struct ProjectorOptions: ParsableArguments {
         guard silenceTimeoutMs >= 100 else { throw ValidationError("--silence-timeout-ms must be at least 100, got \(silenceTimeoutMs)") }
     }
 
-    /// Builds the projection, runs a `Projector` with it until SIGINT/SIGTERM, and exits.
+    /// Opens the definition's read model and runs a `Projector` on it until SIGINT/SIGTERM.
     ///
-    /// - Parameters:
-    ///   - name: `orders`, `search` …: names the logger, the default directory and `stats`.
-    ///   - defaultQueryEndpoint: e.g. `tcp://127.0.0.1:5560`.
-    ///   - makeProjection: opens the read model in the data directory.
-    public func run(name: String, defaultQueryEndpoint: String, makeProjection: (String) throws -> any Projection) throws {
-        var logger = Logger(label: "prism.\(name)-projector")
+    /// - Throws: `StartupFailure` when the read model or the query endpoint cannot be opened, or
+    ///   the projector's error when it stops on one it cannot serve through.
+    public func run(_ definition: ProjectorDefinition) throws {
+        var logger = Logger(label: "prism.\(definition.name)-projector")
         logger.logLevel = logLevel
-        let directory = dataDir ?? "data/\(name)-projector"
-        var configuration = ProjectorConfiguration(name: name, queryEndpoint: queryEndpoint ?? defaultQueryEndpoint)
+        var configuration = ProjectorConfiguration(
+            name: definition.name, queryEndpoint: queryEndpoint ?? definition.defaultQueryEndpoint,
+            dataDirectory: dataDir ?? definition.defaultDataDirectory)
         configuration.publishEndpoint = publishEndpoint
         configuration.catchUpEndpoint = catchUpEndpoint
         configuration.rebuild = rebuild
@@ -53,14 +53,20 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.silenceTimeoutMs = silenceTimeoutMs
         let projector: Projector
         do {
-            let projection = try makeProjection(directory)
-            projector = try Projector(configuration: configuration, projection: projection, logger: logger)
+            projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { projector.shutdown() }
-        projector.run()
-        withExtendedLifetime(signals) {}
+        defer { withExtendedLifetime(signals) {} }
+        try projector.run()
+    }
+}
+
+extension ProjectorDefinition {
+    /// `<name>-projector` with the definition's summary, for `@main`.
+    public var commandConfiguration: CommandConfiguration {
+        CommandConfiguration(commandName: "\(name)-projector", abstract: summary)
     }
 }
 

@@ -30,8 +30,9 @@ struct LagRecorder {
     /// An event that came by catch-up has no sync time; its lag counts from `recordedAt`, which
     /// is stamped before the sync, so it is never under-reported.
     /// - Parameter appliedAt: the read model's commit time, ns since the epoch.
-    mutating func record(_ batch: FeedBatch, appliedAt: Int64) {
-        for (event, syncedAt) in zip(batch.events, batch.syncedAt) {
+    mutating func record(_ batch: FeedBatch, first count: Int? = nil, appliedAt: Int64) {
+        let count = count ?? batch.count
+        for (event, syncedAt) in zip(batch.events.prefix(count), batch.syncedAt.prefix(count)) {
             record(from: syncedAt != 0 ? syncedAt : event.recordedAt, appliedAt: appliedAt)
         }
     }

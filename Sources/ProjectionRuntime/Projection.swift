@@ -19,6 +19,9 @@ public protocol Projection: AnyObject {
     ///
     /// - Parameter position: the new checkpoint; at least the last event's position (a filtered
     ///   feed may have scanned further). `events` may be empty when only the checkpoint moves.
+    /// - Throws: leaving the model and the checkpoint as they were. `ReadModelStoreError` (or a
+    ///   SQLite BUSY/IOERR/FULL …) when the store failed: the runtime retries the batch; anything
+    ///   else stops the projector at the event it fails on (docs/PROJECTORS.md, "When `apply` throws").
     func apply(_ events: [RecordedEvent], through position: Int64) throws
 
     /// Discards the whole read model and the checkpoint (for `--rebuild`).

@@ -11,13 +11,19 @@ import ZeroMQ
 /// projection: it applies each batch of events in one read-model transaction with its checkpoint,
 /// then answers the queries that arrived, holding those with a `minPosition` not yet applied
 /// until it is (or their `timeoutMs` passes: `Stale`) without blocking the others.
+///
+/// A batch the read model's store fails (`ReadModelStoreError`) is retried with backoff (health
+/// `retrying`); an event the projection throws on stops the projector at that event (health
+/// `failed`) until a fixed build restarts it or a loopback `skip` request parks the event in
+/// `skipped.jsonl`. Either way it keeps answering queries from its last good state.
 public final class Projector: @unchecked Sendable {
     public let configuration: ProjectorConfiguration
     /// The query endpoint actually bound (a `tcp://…:*` port resolved).
     public let boundQueryEndpoint: String
     private let context: Context
     private let querySocket: Socket
-    private let projection: any Projection
+    private var projection: any Projection
+    private let skipped: SkippedEvents
     private let logger: Logger
 
     // Owned by the projector thread.
@@ -31,8 +37,19 @@ public final class Projector: @unchecked Sendable {
     private var feed: EventFeed?
     private var lastProbe: Int64 = 0
     private let started = monotonicNanoseconds()
+    /// Events received from the feed and not yet applied, up to `backlogThrough`: waiting only
+    /// while the store is retried or the projector is stopped at an event.
+    private var backlog = FeedBatch()
+    private var backlogThrough: Int64 = 0
+    /// The event the projection threw on; nothing after it is applied until it is skipped.
+    private var stoppedAt: ApplyFailure?
+    /// The store's last failure while a batch waits for its retry at `retryAt`.
+    private var storeRetry: (error: ReadModelStoreError, delayNs: Int64, retryAt: Int64)?
+    private var storeFailures = 0
 
     static let builtInQueries = ["stats", "health", "digest"]
+    /// Requests that change the projector, taken only from loopback peers.
+    static let adminRequests = ["skip"]
 
     private struct WaitingQuery {
         var route: [[UInt8]]
@@ -40,13 +57,20 @@ public final class Projector: @unchecked Sendable {
         var deadline: Int64
     }
 
-    /// Binds the query endpoint and, with `rebuild`, discards the read model.
+    /// Opens the read model in the data directory, binds the query endpoint and, with `rebuild`,
+    /// discards the read model.
     ///
+    /// - Parameter makeProjection: opens (creating) the read model in a directory.
     /// - Throws: `ProjectorError` naming what could not be used.
-    public init(configuration: ProjectorConfiguration, projection: any Projection, logger: Logger) throws {
+    public init(configuration: ProjectorConfiguration, makeProjection: (String) throws -> any Projection, logger: Logger) throws {
         self.configuration = configuration
-        self.projection = projection
         self.logger = logger
+        do {
+            projection = try makeProjection(configuration.dataDirectory)
+            skipped = try SkippedEvents(directory: configuration.dataDirectory)
+        } catch {
+            throw ProjectorError("cannot open the \(configuration.name) read model in \(configuration.dataDirectory): \(error)")
+        }
         do {
             context = try Context()
             querySocket = try Socket(context, .router)
@@ -74,13 +98,17 @@ public final class Projector: @unchecked Sendable {
 
     /// Serves on a thread of its own until `shutdown()`, then returns after the last batch is
     /// committed, the projection is closed and the query socket has flushed its replies.
-    public func run() {
+    ///
+    /// - Throws: the error the projector could not serve through (the executable exits with it).
+    public func run() throws {
         let finished = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var failure: (any Error)?
         Thread { [self] in
-            loop()
+            failure = loop()
             finished.signal()
         }.start()
         finished.wait()
+        if let failure { throw failure }
     }
 
     /// Stops serving, from any thread.
@@ -88,7 +116,8 @@ public final class Projector: @unchecked Sendable {
         context.shutdown()
     }
 
-    private func loop() {
+    /// - Returns: nil after `shutdown()`, else why the projector stopped.
+    private func loop() -> (any Error)? {
         logger.info("projector serving", metadata: [
             "projector.name": "\(configuration.name)", "endpoint.query": "\(boundQueryEndpoint)",
             "projector.checkpoint": "\(applied)",
@@ -108,10 +137,21 @@ public final class Projector: @unchecked Sendable {
             let feed = try EventFeed(context: context, configuration: feedConfiguration, after: applied)
             self.feed = feed
             while true {
-                let batch = try feed.poll(
-                    timeout: pollTimeout(), limit: configuration.maxEventsPerTransaction, wakeOn: querySocket)
-                if !batch.isEmpty || feed.position > applied {
-                    try apply(batch, through: feed.position)
+                if backlogThrough <= applied {
+                    let batch = try feed.poll(
+                        timeout: pollTimeout(), limit: configuration.maxEventsPerTransaction, wakeOn: querySocket)
+                    if !batch.isEmpty || feed.position > applied {
+                        backlog = batch
+                        backlogThrough = feed.position
+                    }
+                } else {
+                    // A batch waits for a retry or a skip: serve queries, and leave the feed be
+                    // (whatever its socket drops meanwhile, it backfills once polled again).
+                    var poller = Poller([querySocket])
+                    _ = try poller.poll(timeout: pollTimeout())
+                }
+                if backlogThrough > applied, stoppedAt == nil, (storeRetry?.retryAt ?? 0) <= monotonicNanoseconds() {
+                    applyLive()
                 }
                 try serveQueries()
                 try answerWaiting()
@@ -124,42 +164,99 @@ public final class Projector: @unchecked Sendable {
                 }
             }
         } catch let error as ZMQError where error.isContextTerminated {
-            return
+            return nil
         } catch {
-            // Applying failed: the read model cannot move on without skipping events, so stop
-            // loudly; the checkpoint is intact and a restart resumes from it.
             logger.critical("projector failed", metadata: ["error": "\(error)"])
-            exit(1)
+            return error
         }
     }
 
     private func pollTimeout() -> Int {
-        guard let earliest = waiting.map(\.deadline).min() else { return 250 }
-        return Int(max(0, min(250, (earliest - monotonicNanoseconds()) / 1_000_000 + 1)))
+        let wakeAt = (waiting.map(\.deadline) + [storeRetry?.retryAt].compactMap { $0 }).min()
+        guard let wakeAt else { return 250 }
+        return Int(max(0, min(250, (wakeAt - monotonicNanoseconds()) / 1_000_000 + 1)))
     }
 
-    private func apply(_ batch: FeedBatch, through position: Int64) throws {
-        try projection.apply(batch.events, through: position)
-        lag.record(batch, appliedAt: wallClockNanoseconds())
-        applied = position
-        eventsApplied += batch.count
-        transactions += 1
+    /// Applies the backlog to the live read model: the one place live events reach it.
+    ///
+    /// Skipped positions are left out; a store failure keeps what did not go in for a retry with
+    /// backoff; a projection error stops at its event with everything before it applied.
+    private func applyLive() {
+        let events = skipped.positions.isEmpty ? backlog.events : backlog.events.filter { !skipped.contains($0.position) }
+        let outcome = projection.applyBatch(events, through: backlogThrough, after: applied)
+        let appliedThrough: Int64
+        switch outcome {
+        case .applied:
+            appliedThrough = backlogThrough
+            if let retry = storeRetry {
+                logger.notice("read model store recovered", metadata: ["error.previous": "\(retry.error)"])
+                storeRetry = nil
+            }
+        case .storeFailed(let error, let through):
+            appliedThrough = through
+            storeFailures += 1
+            let delay = min(max(10_000_000, (storeRetry?.delayNs ?? 5_000_000) * 2), Int64(configuration.maxStoreRetryDelayMs) * 1_000_000)
+            storeRetry = (error, delay, monotonicNanoseconds() + delay)
+            logger.warning("read model store failed; retrying", metadata: [
+                "error": "\(error)", "retry.delayMs": "\(delay / 1_000_000)", "projector.checkpoint": "\(through)",
+            ])
+        case .stopped(let failure, let through):
+            appliedThrough = through
+            storeRetry = nil
+            stoppedAt = failure
+            logger.error("projection failed on an event; stopped there", metadata: [
+                "event.position": "\(failure.position)", "event.type": "\(failure.type)",
+                "event.stream": "\(failure.stream)", "error": "\(failure.error)",
+            ])
+        }
+        let appliedCount = backlog.events.prefix { $0.position <= appliedThrough }.count
+        lag.record(backlog, first: appliedCount, appliedAt: wallClockNanoseconds())
+        eventsApplied += appliedCount
+        if appliedThrough > applied { transactions += 1 }
+        applied = max(applied, appliedThrough)
+        backlog.removeFirst(appliedCount)
+    }
+
+    /// `skip`: parks the event the projector stopped at (recorded in `skipped.jsonl`) and moves on.
+    private func skip(_ params: JSONValue) throws -> JSONValue {
+        let position = try FieldReader(params, path: "params").int("position", in: 1...Int64.max)
+        guard let failure = stoppedAt else {
+            throw WireError(.invalidArgument, "\(configuration.name) is not stopped at an event; nothing to skip")
+        }
+        guard failure.position == position else {
+            throw WireError(.invalidArgument, "\(configuration.name) is stopped at position \(failure.position), not \(position)")
+        }
+        do {
+            try skipped.record(failure)
+        } catch {
+            throw WireError(.internal, "cannot record the skip: \(error)")
+        }
+        logger.notice("event skipped by request", metadata: ["event.position": "\(position)", "event.type": "\(failure.type)"])
+        stoppedAt = nil
+        return ["skipped": failure.json]
     }
 
     // MARK: - Queries
 
     private func serveQueries() throws {
-        while let frames = try querySocket.receive(dontWait: true) {
+        while let (frames, peerAddress) = try querySocket.receiveWithPeerAddress(dontWait: true) {
             switch RequestEnvelope.split(frames) {
             case .failure(let failure):
                 try reply(failure.route, failure.error.reply)
             case .success(let envelope):
                 do {
                     let request = try QueryRequest.parse(envelope.body, configuration: configuration)
+                    if Self.adminRequests.contains(request.name) {
+                        guard Self.isLoopback(peerAddress) else {
+                            throw WireError(.rejected, "\(request.name) is taken only from loopback (this request came from \(peerAddress ?? "?"))")
+                        }
+                        try reply(envelope.route, answer(request))
+                        continue
+                    }
                     // An unknown query is an error now, not after waiting for its position.
                     guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
                         throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
-                            + (projection.queryNames + Self.builtInQueries).joined(separator: ", ") + ")")
+                            + (projection.queryNames + Self.builtInQueries + Self.adminRequests).joined(separator: ", ") + ")")
                     }
                     if request.minPosition <= applied {
                         try reply(envelope.route, answer(request))
@@ -209,6 +306,7 @@ public final class Projector: @unchecked Sendable {
             case "stats": result = try stats(request.params)
             case "health": result = health()
             case "digest": result = ["digest": .string(try projection.digest())]
+            case "skip": result = try skip(request.params)
             default: result = try projection.query(request.name, params: request.params)
             }
             return ["ok": true, "position": .int(applied), "result": result]
@@ -218,6 +316,12 @@ public final class Projector: @unchecked Sendable {
             logger.error("query failed", metadata: ["query.name": "\(request.name)", "error": "\(error)"])
             return WireError(.internal, "\(request.name) failed: \(error)").reply
         }
+    }
+
+    /// Whether a request came from this machine: a loopback address, or inproc/ipc (no address).
+    static func isLoopback(_ address: String?) -> Bool {
+        guard let address else { return true }
+        return address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
     private func reply(_ route: [[UInt8]], _ body: JSONValue) throws {
@@ -239,6 +343,8 @@ public final class Projector: @unchecked Sendable {
             "queriesAnswered": .int(Int64(queriesAnswered)),
             "staleAnswers": .int(Int64(staleAnswers)),
             "waitingQueries": .int(Int64(waiting.count)),
+            "storeFailures": .int(Int64(storeFailures)),
+            "skipped": .int(Int64(skipped.positions.count)),
             "uptimeMs": .int((monotonicNanoseconds() - started) / 1_000_000),
             "time": .int(wallClockNanoseconds()),
         ]
@@ -249,7 +355,11 @@ public final class Projector: @unchecked Sendable {
     private func health() -> JSONValue {
         let head = max(feed?.head ?? 0, applied)
         let status: String
-        if let error = feed?.lastError, feed?.isCatchingUp == true, !error.isEmpty {
+        if stoppedAt != nil {
+            status = "failed"
+        } else if storeRetry != nil {
+            status = "retrying"
+        } else if let error = feed?.lastError, feed?.isCatchingUp == true, !error.isEmpty {
             status = "disconnected"
         } else if feed?.isCatchingUp == true || head > applied {
             status = "catchingUp"
@@ -262,6 +372,8 @@ public final class Projector: @unchecked Sendable {
             "queries": .array((projection.queryNames + Self.builtInQueries).map { .string($0) }),
         ]
         if let error = feed?.lastError { result["lastError"] = .string(error) }
+        if let stoppedAt { result["failure"] = stoppedAt.json }
+        if let storeRetry { result["storeError"] = .string(storeRetry.error.message) }
         return .object(result)
     }
 }

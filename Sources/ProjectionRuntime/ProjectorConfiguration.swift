@@ -1,13 +1,16 @@
+import WireProtocol
 /// Everything a projector needs to start; the projector executables' flags map onto these fields.
 public struct ProjectorConfiguration: Sendable {
     /// The read model's name in logs, `stats` and `health` (`orders`, `search` …).
     public var name: String
     /// ROUTER endpoint answering queries (REQ and DEALER clients).
     public var queryEndpoint: String
-    /// The write node's PUB endpoint. Default `tcp://127.0.0.1:5551`.
-    public var publishEndpoint = "tcp://127.0.0.1:5551"
-    /// The write node's catch-up endpoint. Default `tcp://127.0.0.1:5552`.
-    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    /// The projector's directory: the read model, and `skipped.jsonl` (the events an operator skipped).
+    public var dataDirectory: String
+    /// The write node's PUB endpoint. Default `DefaultEndpoints.publish`.
+    public var publishEndpoint = DefaultEndpoints.publish
+    /// The write node's catch-up endpoint. Default `DefaultEndpoints.catchUp`.
+    public var catchUpEndpoint = DefaultEndpoints.catchUp
     /// Most events applied in one read-model transaction. Default 5000.
     public var maxEventsPerTransaction = 5000
     /// Longest `timeoutMs` a query may ask to wait for `minPosition`, in milliseconds. Default 60000.
@@ -23,8 +26,13 @@ public struct ProjectorConfiguration: Sendable {
     /// How long closing the query socket may wait to flush replies on shutdown, in milliseconds. Default 1000.
     public var shutdownLingerMs: Int32 = 1000
 
-    public init(name: String, queryEndpoint: String) {
+    /// Longest wait between two tries of a batch the read model's store failed, in milliseconds
+    /// (the first retry comes after 10 ms, each next one after twice as long). Default 5000.
+    public var maxStoreRetryDelayMs = 5000
+
+    public init(name: String, queryEndpoint: String, dataDirectory: String) {
         self.name = name
         self.queryEndpoint = queryEndpoint
+        self.dataDirectory = dataDirectory
     }
 }

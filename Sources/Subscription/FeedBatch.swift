@@ -19,6 +19,12 @@ public struct FeedBatch: Sendable {
     public var isEmpty: Bool { events.isEmpty }
     public var count: Int { events.count }
 
+    /// Drops the first `count` events, once applied.
+    public mutating func removeFirst(_ count: Int) {
+        events.removeFirst(count)
+        syncedAt.removeFirst(count)
+    }
+
     mutating func append(_ event: RecordedEvent, syncedAt: Int64) {
         events.append(event)
         self.syncedAt.append(syncedAt)

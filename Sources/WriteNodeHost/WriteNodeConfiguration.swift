@@ -1,15 +1,16 @@
 import EventStore
+import WireProtocol
 
 /// Everything a write node needs to start; the `write-node` flags map onto these fields one to one.
 public struct WriteNodeConfiguration: Sendable {
     /// Where the event store lives (created if missing). One write node per directory.
     public var dataDirectory: String
-    /// ROUTER endpoint for commands and appends (REQ and DEALER clients). Default `tcp://127.0.0.1:5550`.
-    public var commandEndpoint = "tcp://127.0.0.1:5550"
-    /// PUB endpoint for events and heartbeats. Default `tcp://127.0.0.1:5551`.
-    public var publishEndpoint = "tcp://127.0.0.1:5551"
-    /// ROUTER endpoint serving "events after position N". Default `tcp://127.0.0.1:5552`.
-    public var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    /// ROUTER endpoint for commands and appends (REQ and DEALER clients). Default `DefaultEndpoints.command` (port 5550).
+    public var commandEndpoint = DefaultEndpoints.command
+    /// PUB endpoint for events and heartbeats. Default `DefaultEndpoints.publish` (port 5551).
+    public var publishEndpoint = DefaultEndpoints.publish
+    /// ROUTER endpoint serving "events after position N". Default `DefaultEndpoints.catchUp` (port 5552).
+    public var catchUpEndpoint = DefaultEndpoints.catchUp
     /// Most requests decided and committed in one transaction (one fsync). Default 1024.
     public var maxBatchRequests = 1024
     /// Heartbeat period on PUB, in milliseconds. Default 1000.

@@ -122,8 +122,22 @@ public final class Socket: @unchecked Sendable {
     /// - Returns: the frames, or nil when `dontWait` and nothing is waiting (or a receive timeout passed).
     /// - Throws: `ZMQError`; `isContextTerminated` after `Context.shutdown()`.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
+        try receiveMessage(dontWait: dontWait, peerAddress: false)?.frames
+    }
+
+    /// Receives one whole multipart message and the IP address of the peer that sent it (libzmq's
+    /// `Peer-Address` message property), for requests only some peers may make.
+    ///
+    /// - Returns: the frames and the address (`127.0.0.1`, `::1` …; nil over inproc or ipc, which
+    ///   cannot leave the machine), or nil when `dontWait` and nothing is waiting.
+    public func receiveWithPeerAddress(dontWait: Bool = false) throws(ZMQError) -> (frames: [[UInt8]], peerAddress: String?)? {
+        try receiveMessage(dontWait: dontWait, peerAddress: true)
+    }
+
+    private func receiveMessage(dontWait: Bool, peerAddress wantsAddress: Bool) throws(ZMQError) -> (frames: [[UInt8]], peerAddress: String?)? {
         let handle = try open("zmq_msg_recv")
         var frames: [[UInt8]] = []
+        var peerAddress: String?
         var message = zmq_msg_t()
         zmq_msg_init(&message)
         defer { zmq_msg_close(&message) }
@@ -135,6 +149,9 @@ public final class Socket: @unchecked Sendable {
                 if frames.isEmpty { return nil }
                 continue
             }
+            if wantsAddress && frames.isEmpty, let address = zmq_msg_gets(&message, "Peer-Address") {
+                peerAddress = String(cString: address)
+            }
             let size = zmq_msg_size(&message)
             if size == 0 {
                 frames.append([])
@@ -142,7 +159,7 @@ public final class Socket: @unchecked Sendable {
                 let data = zmq_msg_data(&message)!.assumingMemoryBound(to: UInt8.self)
                 frames.append(Array(UnsafeBufferPointer(start: data, count: size)))
             }
-            if zmq_msg_more(&message) == 0 { return frames }
+            if zmq_msg_more(&message) == 0 { return (frames, peerAddress) }
         }
     }
 }

@@ -5,15 +5,9 @@ import OrdersReadModels
 /// `history-projector`: keeps the history read model up to date and answers its queries.
 @main
 struct HistoryProjectorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "history-projector",
-        abstract: "Orders per user per month (SQLite).")
+    static let configuration = OrdersProjectors.history.commandConfiguration
 
     @OptionGroup var options: ProjectorOptions
 
-    func run() throws {
-        try options.run(name: "history", defaultQueryEndpoint: "tcp://127.0.0.1:5563") { directory in
-            try HistoryProjection(directory: directory)
-        }
-    }
+    func run() throws { try options.run(OrdersProjectors.history) }
 }

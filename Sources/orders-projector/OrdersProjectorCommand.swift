@@ -5,15 +5,9 @@ import OrdersReadModels
 /// `orders-projector`: keeps the orders read model up to date and answers its queries.
 @main
 struct OrdersProjectorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "orders-projector",
-        abstract: "Relational orders joined with the user's state (SQLite).")
+    static let configuration = OrdersProjectors.orders.commandConfiguration
 
     @OptionGroup var options: ProjectorOptions
 
-    func run() throws {
-        try options.run(name: "orders", defaultQueryEndpoint: "tcp://127.0.0.1:5560") { directory in
-            try OrdersProjection(directory: directory)
-        }
-    }
+    func run() throws { try options.run(OrdersProjectors.orders) }
 }

@@ -36,7 +36,7 @@ struct BenchQuery: ParsableCommand {
     }
 
     func run() throws {
-        guard let target = endpoint ?? projectorEndpoints.first(where: { $0.name == projector })?.endpoint else {
+        guard let target = endpoint ?? DefaultEndpoints.queries.first(where: { $0.name == projector })?.endpoint else {
             throw CLIError("unknown projector '\(projector)'; give --endpoint")
         }
         let body = JSONValue.object(["query": .string(query), "params": .object(try parseFields(parameters))]).jsonBytes

@@ -75,7 +75,7 @@ extension Prism {
 
         /// The projectors to probe, from `--projector`.
         func probeTargets() throws -> [(name: String, endpoint: String)] {
-            if projectors.isEmpty { return projectorEndpoints }
+            if projectors.isEmpty { return DefaultEndpoints.queries }
             if projectors == ["none"] { return [] }
             var targets: [(name: String, endpoint: String)] = []
             for spec in projectors {

@@ -6,13 +6,13 @@ import ZeroMQ
 /// Where the write node listens; shared by every subcommand that talks to it.
 struct WriteNodeOptions: ParsableArguments {
     @Option(help: "The write node's command endpoint.")
-    var commandEndpoint = "tcp://127.0.0.1:5550"
+    var commandEndpoint = DefaultEndpoints.command
 
     @Option(help: "The write node's PUB endpoint.")
-    var publishEndpoint = "tcp://127.0.0.1:5551"
+    var publishEndpoint = DefaultEndpoints.publish
 
     @Option(help: "The write node's catch-up endpoint.")
-    var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    var catchUpEndpoint = DefaultEndpoints.catchUp
 
     @Option(help: "Milliseconds to wait for a reply.")
     var timeoutMs = 5000

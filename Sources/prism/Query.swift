@@ -2,12 +2,6 @@ import ArgumentParser
 import WireProtocol
 import ZeroMQ
 
-/// The default query endpoint of each projector.
-let projectorEndpoints: [(name: String, endpoint: String)] = [
-    ("orders", "tcp://127.0.0.1:5560"), ("search", "tcp://127.0.0.1:5561"),
-    ("status", "tcp://127.0.0.1:5562"), ("history", "tcp://127.0.0.1:5563"),
-]
-
 extension Prism {
     /// `prism query orders ordersByStatus status=payment_pending userState=California --min-position 17`.
     struct Query: ParsableCommand {
@@ -39,8 +33,8 @@ extension Prism {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            guard let target = endpoint ?? projectorEndpoints.first(where: { $0.name == projector })?.endpoint else {
-                throw CLIError("unknown projector '\(projector)' (known: \(projectorEndpoints.map(\.name).joined(separator: ", "))); or give --endpoint")
+            guard let target = endpoint ?? DefaultEndpoints.queries.first(where: { $0.name == projector })?.endpoint else {
+                throw CLIError("unknown projector '\(projector)' (known: \(DefaultEndpoints.queries.map(\.name).joined(separator: ", "))); or give --endpoint")
             }
             var request: [String: JSONValue] = ["query": .string(query), "params": .object(try parseFields(parameters))]
             if let minPosition {

@@ -9,7 +9,7 @@ extension Prism {
         static let configuration = CommandConfiguration(abstract: "Show the head position and each projector's lag and health.")
 
         @Option(help: "The write node's command endpoint.")
-        var commandEndpoint = "tcp://127.0.0.1:5550"
+        var commandEndpoint = DefaultEndpoints.command
 
         @Option(name: .customLong("projector"), help: "A projector as name=endpoint (repeatable; default: the four standard ones).")
         var projectors: [String] = []
@@ -25,7 +25,7 @@ extension Prism {
             if let reply = try? requestJSON(RequestClient(context, endpoint: commandEndpoint), ["query": "health"], timeout: timeoutMs) {
                 head = reply["position"]?.intValue
             }
-            let targets: [(name: String, endpoint: String)] = try projectors.isEmpty ? projectorEndpoints : projectors.map { spec in
+            let targets: [(name: String, endpoint: String)] = try projectors.isEmpty ? DefaultEndpoints.queries : projectors.map { spec in
                 guard let equals = spec.firstIndex(of: "=") else { throw CLIError("--projector takes name=endpoint, got \(spec)") }
                 return (String(spec[..<equals]), String(spec[spec.index(after: equals)...]))
             }

@@ -5,9 +5,7 @@ import OrdersReadModels
 /// `status-projector`: keeps the status read model up to date and answers its queries.
 @main
 struct StatusProjectorCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status-projector",
-        abstract: "Order status and a user's orders (in memory, with a snapshot).")
+    static let configuration = OrdersProjectors.status.commandConfiguration
 
     @OptionGroup var options: ProjectorOptions
 
@@ -16,8 +14,8 @@ struct StatusProjectorCommand: ParsableCommand {
     var snapshotEvery = 50_000
 
     func run() throws {
-        try options.run(name: "status", defaultQueryEndpoint: "tcp://127.0.0.1:5562") { directory in
-            try StatusProjection(directory: directory, snapshotEvery: snapshotEvery)
-        }
+        var definition = OrdersProjectors.status
+        definition.makeProjection = { [snapshotEvery] in try StatusProjection(directory: $0, snapshotEvery: snapshotEvery) }
+        try options.run(definition)
     }
 }

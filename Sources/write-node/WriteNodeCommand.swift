@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import Logging
 import OrdersDomain
+import WireProtocol
 import WriteNodeHost
 import CommandLineSupport
 
@@ -17,13 +18,13 @@ struct WriteNodeCommand: ParsableCommand {
     var dataDir = "data/write-node"
 
     @Option(help: "ROUTER endpoint for commands and appends.")
-    var commandEndpoint = "tcp://127.0.0.1:5550"
+    var commandEndpoint = DefaultEndpoints.command
 
     @Option(help: "PUB endpoint for events and heartbeats.")
-    var publishEndpoint = "tcp://127.0.0.1:5551"
+    var publishEndpoint = DefaultEndpoints.publish
 
     @Option(help: "ROUTER endpoint serving catch-up reads.")
-    var catchUpEndpoint = "tcp://127.0.0.1:5552"
+    var catchUpEndpoint = DefaultEndpoints.catchUp
 
     @Option(help: "Most requests committed in one transaction (one fsync).")
     var maxBatch = 1024

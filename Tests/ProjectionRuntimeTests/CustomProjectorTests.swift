@@ -13,12 +13,13 @@ import WireProtocol
             let writeNode = WriteNodeProcess(workDirectory: directory)
             try writeNode.start()
             defer { _ = writeNode.stop() }
-            var configuration = ProjectorConfiguration(name: "counts", queryEndpoint: "tcp://127.0.0.1:*")
+            var configuration = ProjectorConfiguration(
+                name: "counts", queryEndpoint: "tcp://127.0.0.1:*", dataDirectory: directory.appendingPathComponent("counts").path)
             configuration.publishEndpoint = writeNode.publishEndpoint
             configuration.catchUpEndpoint = writeNode.catchUpEndpoint
             let projector = try RunningProjector(
                 configuration: configuration,
-                projection: EventCountProjection(directory: directory.appendingPathComponent("counts").path))
+                makeProjection: { try EventCountProjection(directory: $0) })
             defer { projector.stop() }
 
             let client = try WriteNodeClient(endpoint: writeNode.commandEndpoint)

@@ -12,11 +12,13 @@ import WireProtocol
 @Suite struct QueryWaitTests {
     func withUnfedProjector(maxWaitingQueries: Int = 10_000, _ body: (RunningProjector) throws -> Void) throws {
         try withTemporaryDirectory("prism-query-wait") { directory in
-            var configuration = ProjectorConfiguration(name: "counts", queryEndpoint: "tcp://127.0.0.1:*")
+            var configuration = ProjectorConfiguration(
+                name: "counts", queryEndpoint: "tcp://127.0.0.1:*", dataDirectory: directory + "/counts")
             configuration.publishEndpoint = freeTCPEndpoint()
             configuration.catchUpEndpoint = freeTCPEndpoint()
             configuration.maxWaitingQueries = maxWaitingQueries
-            let projector = try RunningProjector(configuration: configuration, projection: EventCountProjection(directory: directory))
+            let projector = try RunningProjector(
+                configuration: configuration, makeProjection: { try EventCountProjection(directory: $0) })
             defer { projector.stop() }
             try body(projector)
         }

@@ -7,10 +7,12 @@ final class RunningProjector {
     let projector: Projector
     private let finished = DispatchSemaphore(value: 0)
 
-    init(configuration: ProjectorConfiguration, projection: any Projection) throws {
-        projector = try Projector(configuration: configuration, projection: projection, logger: Logger(label: "test.\(configuration.name)"))
+    init(configuration: ProjectorConfiguration,
+         makeProjection: @escaping @Sendable (_ directory: String) throws -> any Projection) throws {
+        projector = try Projector(
+            configuration: configuration, makeProjection: makeProjection, logger: Logger(label: "test.\(configuration.name)"))
         Thread { [projector, finished] in
-            projector.run()
+            try? projector.run()
             finished.signal()
         }.start()
     }

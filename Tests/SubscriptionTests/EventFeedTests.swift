@@ -16,7 +16,7 @@ import ZeroMQ
         var events: [RecordedEvent] = []
         let deadline = ContinuousClock.now + timeout
         while feed.position < position, ContinuousClock.now < deadline {
-            events += try feed.poll(timeout: 20)
+            events += try feed.poll(timeout: 20).events
         }
         return events
     }

@@ -9,10 +9,13 @@ and reaches every process at its namespace address.
 
 from __future__ import annotations
 
+from . import endpoints
+from .endpoints import CATCH_UP, COMMAND, PUBLISH
 from .system import Topology
 
-COMMAND, PUBLISH, CATCH_UP = 5550, 5551, 5552
-QUERY, REBUILD_QUERY = 5560, 5570
+# Each projector has a host of its own, so all of them can take the orders projector's port.
+QUERY = endpoints.QUERY["orders"]
+REBUILD_QUERY = QUERY + 10
 RELAY_PUBLISH, RELAY_CATCH_UP = 15551, 15552
 
 

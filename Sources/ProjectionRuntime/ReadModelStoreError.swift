@@ -1,0 +1,28 @@
+import GRDB
+
+/// The read model's store failed, not the projection: a lost connection, a full disk, a busy or
+/// failing database file. The runtime retries the batch with backoff; the events are not at fault.
+///
+/// A projection over a store of its own (PostgreSQL, Redis, files) throws this for such failures;
+/// SQLite's are recognised by their result code.
+public struct ReadModelStoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+
+    /// `error` as a store error when it is one: this type, or SQLite's BUSY, LOCKED, IOERR, FULL,
+    /// CANTOPEN, NOMEM or PROTOCOL (the file or the machine, never the SQL).
+    public static func from(_ error: any Error) -> ReadModelStoreError? {
+        if let error = error as? ReadModelStoreError { return error }
+        if let error = error as? DatabaseError, storeCodes.contains(error.resultCode) {
+            return ReadModelStoreError("\(error)")
+        }
+        return nil
+    }
+
+    private static let storeCodes: [ResultCode] = [
+        .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_PROTOCOL,
+    ]
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Glibc
+import WireProtocol
+
+/// The events an operator told the projector to skip, one JSON object a line in
+/// `<data dir>/skipped.jsonl`: the record of what a read model is missing, and what a restart (or a
+/// rebuild) leaves out again.
+final class SkippedEvents {
+    static let fileName = "skipped.jsonl"
+    let path: String
+    private(set) var positions: Set<Int64> = []
+
+    /// Reads the record in `directory` (none yet: empty).
+    init(directory: String) throws {
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+            // A line torn by a crash while it was written was never acknowledged: ignore it.
+            if let entry = try? JSONParser.parse(Array(line)), let position = entry["position"]?.intValue {
+                positions.insert(position)
+            }
+        }
+    }
+
+    func contains(_ position: Int64) -> Bool { positions.contains(position) }
+
+    /// Appends `failure` with the time of the skip and syncs the file before returning.
+    ///
+    /// - Throws: `ProjectorError` naming the call that failed.
+    func record(_ failure: ApplyFailure) throws {
+        var entry = failure.json
+        if case .object(var members) = entry {
+            members["skippedAt"] = .int(wallClockNanoseconds())
+            entry = .object(members)
+        }
+        let line = entry.jsonBytes + [UInt8(ascii: "\n")]
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ProjectorError("open(\(path)): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw ProjectorError("write(\(path)): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw ProjectorError("fsync(\(path)): \(String(cString: strerror(errno)))") }
+        positions.insert(failure.position)
+    }
+}
