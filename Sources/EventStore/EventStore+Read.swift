@@ -3,49 +3,53 @@ extension EventStore {
     public static let maxReadLimit = 100_000
 
     /// Durable events with position > `position`, in order, at most `limit` (1...100,000), filtered.
+    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
+        let records = try readRecords(after: position, limit: limit, filter: filter)
+        do {
+            return try EventRecord.decodeAll(records.bytes, count: records.count)
+        } catch {
+            throw EventStoreError(.damaged, "\(directory): \(error)")
+        }
+    }
+
+    /// Durable events with position > `position` as their records (`EventRecord`), in order,
+    /// at most `limit` (1...100,000) and about `maxBytes` (the record that crosses it is the last),
+    /// filtered on the stored bytes without decoding them.
     ///
     /// Indexed positions are read group by group (the index finds the groups, and for a category
-    /// filter the groups that hold it); newer ones come from memory (the groups not indexed yet).
-    public func read(after position: Int64, limit: Int, filter: EventFilter = .all) throws -> [RecordedEvent] {
+    /// filter the groups that hold it), each checked whole once and kept for the read that
+    /// continues it; newer ones come from memory (the groups not indexed yet).
+    public func readRecords(after position: Int64, limit: Int, maxBytes: Int = .max, filter: EventFilter = .all) throws -> EventRecords {
         try Self.checkLimit(limit)
         let (indexed, tail) = try snapshot()
-        var events: [RecordedEvent] = []
+        var records = EventRecords(limit: limit, maxBytes: maxBytes)
+        let matcher = EventFilter.ByteMatcher(filter)
         var from = position
-        var scanners: [Int64: SegmentScanner] = [:]
-        while from < indexed && events.count < limit {
+        while from < indexed && !records.isFull {
             let groups = try index.groups(after: from, upTo: indexed, limit: 1024, categories: filter.categories)
             guard !groups.isEmpty else { break }
-            for group in groups where events.count < limit {
-                for event in try readGroup(group, scanners: &scanners) where event.position > from && filter.matches(event) {
-                    events.append(event)
-                    if events.count == limit { break }
+            for group in groups where !records.isFull {
+                let file = try segmentFile(group.location.segment)
+                do {
+                    try checkedGroups.withLock { cache in
+                        try records.take(try cache.group(group, in: file), after: from, matching: matcher)
+                    }
+                } catch let problem as LogFormat.RecordProblem {
+                    throw EventStoreError(.damaged, "\(group.location): \(problem.reason) where the index names the group at position \(group.position)")
                 }
-                from = max(from, events.count == limit ? events[events.count - 1].position : group.position + Int64(group.count) - 1)
+                from = max(from, records.isFull ? records.lastPosition ?? from : group.position + Int64(group.count) - 1)
             }
         }
-        if events.count < limit {
+        if !records.isFull {
             let from = max(position, indexed)
             outer: for group in tail where group.lastPosition > from {
                 for event in group.events where event.position > from && filter.matches(event) {
-                    events.append(event)
-                    if events.count == limit { break outer }
+                    records.append(event)
+                    if records.isFull { break outer }
                 }
             }
         }
-        return events
-    }
-
-    /// The events of an indexed group, read and checked whole.
-    private func readGroup(_ group: LogIndex.Group, scanners: inout [Int64: SegmentScanner]) throws -> [RecordedEvent] {
-        let segment = group.location.segment
-        if scanners[segment] == nil {
-            scanners[segment] = try SegmentScanner(segment: LogSegment(firstPosition: segment, file: segmentFile(segment)), windowBytes: 1 << 20)
-        }
-        switch try scanners[segment]!.group(at: group.location.offset, expected: group.position) {
-        case .group(_, let events): return events.map(\.event)
-        case .end: throw EventStoreError(.damaged, "\(group.location): the index names a group at position \(group.position), but the log holds zeros there")
-        case .invalid(let reason): throw EventStoreError(.damaged, "\(group.location): \(reason) where the index names the group at position \(group.position)")
-        }
+        return records
     }
 
     /// Durable events of one stream from `version` on, in version order, at most `limit` (1...100,000).

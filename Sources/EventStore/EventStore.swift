@@ -26,6 +26,8 @@ public final class EventStore: @unchecked Sendable {
     let sequencing: Mutex<Sequencing>
     /// Read-only descriptors of the segments, for readers (the writer's may be closed and reopened).
     let readFiles = Mutex<[Int64: any LogFile]>([:])
+    /// The groups the last reads checked, for the reads that continue them.
+    let checkedGroups = Mutex(CheckedGroups(capacity: 4))
 
     /// Tunables of a store; the write node's flags map onto them.
     public struct Options: Sendable {

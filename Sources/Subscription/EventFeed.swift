@@ -188,11 +188,12 @@ public final class EventFeed: @unchecked Sendable {
         do {
             guard let first = reply.first else { throw WireError(.malformed, "empty catch-up reply") }
             let summary = try CatchUp.Summary(body: first)
+            guard reply.count == 2 else {
+                throw WireError(.malformed, "a binary catch-up reply has \(reply.count) frames, not 2 (summary, records)")
+            }
             var batch = FeedBatch()
             batch.reserveCapacity(summary.count)
-            for body in reply.dropFirst() {
-                let event = try EventFrames.decodeBody(body)
-                guard event.position > position else { continue }
+            for event in try CatchUp.decodeRecords(reply[1], count: summary.count) where event.position > position {
                 batch.append(event, syncedAt: 0)
                 position = event.position
             }
@@ -218,7 +219,7 @@ public final class EventFeed: @unchecked Sendable {
     private func requestCatchUp(on socket: Socket, limit: Int) throws {
         let request = CatchUp.Request(
             after: position, limit: min(limit, configuration.catchUpBatch),
-            filter: EventFilter(categories: configuration.category.map { [$0] } ?? []))
+            filter: EventFilter(categories: configuration.category.map { [$0] } ?? []), format: .binary)
         try socket.send([[], request.json.jsonBytes])
         catchUpDeadline = monotonicNanoseconds() + Int64(configuration.requestTimeoutMs) * 1_000_000
     }

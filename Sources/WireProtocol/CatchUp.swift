@@ -2,27 +2,45 @@ import EventModel
 
 /// The catch-up exchange: "events after position N, at most K, optionally filtered".
 ///
-/// Request: one JSON frame `{"after": N, "limit": K, "categories": [...], "types": [...]}`.
+/// Request: one JSON frame `{"after": N, "limit": K, "categories": [...], "types": [...],
+/// "format": "json" | "binary"}`.
 /// Reply: `[summary, body, body, …]` where the summary is
 /// `{"ok": true, "head": H, "count": n, "scannedTo": P}` and each body is an event as in
-/// `EventFrames.body(of:)`. Every matching event in `(after, scannedTo]` is in the reply, so a
-/// filtered reader may advance its checkpoint to `scannedTo` even when `count` is 0.
+/// `EventFrames.body(of:)`; or, in the binary format, `[summary, records]` with the `count`
+/// events as `EventRecord`s end to end in one frame. Every matching event in `(after, scannedTo]`
+/// is in the reply, so a filtered reader may advance its checkpoint to `scannedTo` even when
+/// `count` is 0.
 public enum CatchUp {
+    /// How a log read's events are sent.
+    public enum Format: String, Sendable, CaseIterable {
+        /// One JSON body per event (`EventFrames.body(of:)`): any client can read it.
+        case json
+        /// The stored records in one frame (`EventRecord`): no JSON to write or parse.
+        case binary
+    }
+
+    /// A binary reply stops after the record that takes it past this many bytes (so a reply of
+    /// large events stays far below a client's message size limit).
+    public static let maxBinaryReplyBytes = 8 << 20
+
     public struct Request: Sendable, Equatable {
         public var after: Int64
         public var limit: Int
         public var filter: EventFilter
+        public var format: Format
 
-        public init(after: Int64, limit: Int, filter: EventFilter = .all) {
+        public init(after: Int64, limit: Int, filter: EventFilter = .all, format: Format = .json) {
             self.after = after
             self.limit = limit
             self.filter = filter
+            self.format = format
         }
 
         public var json: JSONValue {
             var members: [String: JSONValue] = ["after": .int(after), "limit": .int(Int64(limit))]
             if !filter.categories.isEmpty { members["categories"] = .array(filter.categories.map { .string($0) }) }
             if !filter.types.isEmpty { members["types"] = .array(filter.types.map { .string($0) }) }
+            if format != .json { members["format"] = .string(format.rawValue) }
             return .object(members)
         }
 
@@ -30,7 +48,7 @@ public enum CatchUp {
         ///
         /// - Parameter maxLimit: the largest `limit` served; larger ones are an `InvalidArgument`.
         public init(members: [String: JSONValue], maxLimit: Int) throws(WireError) {
-            for key in members.keys.sorted() where !["after", "limit", "categories", "types"].contains(key) {
+            for key in members.keys.sorted() where !["after", "limit", "categories", "types", "format"].contains(key) {
                 throw WireError(.invalidArgument, "unknown field '\(key)' in catch-up request")
             }
             guard let afterValue = members["after"] else { throw WireError(.invalidArgument, "after is missing") }
@@ -42,7 +60,16 @@ public enum CatchUp {
                 after: after, limit: try CatchUp.limit(members["limit"], max: maxLimit),
                 filter: EventFilter(
                     categories: try Self.strings(members["categories"], "categories"),
-                    types: try Self.strings(members["types"], "types")))
+                    types: try Self.strings(members["types"], "types")),
+                format: try Self.format(members["format"]))
+        }
+
+        private static func format(_ value: JSONValue?) throws(WireError) -> Format {
+            guard let value else { return .json }
+            guard let name = value.stringValue, let format = Format(rawValue: name) else {
+                throw WireError(.invalidArgument, "format must be one of \(Format.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \(value.jsonString.prefix(64))")
+            }
+            return format
         }
 
         private static func strings(_ value: JSONValue?, _ field: String) throws(WireError) -> [String] {
@@ -164,5 +191,19 @@ extension WireError {
         let code = json["error"]?["code"]?.stringValue.flatMap(ErrorCode.init(rawValue:)) ?? .internal
         let message = json["error"]?["message"]?.stringValue ?? "error reply without a message"
         self.init(code, message)
+    }
+}
+
+extension CatchUp {
+    /// The events of a binary reply's records frame.
+    /// - Parameter count: the summary's `count`.
+    /// - Throws: `WireError` `.malformed` naming the record that is not whole, or a count that
+    ///   does not match.
+    public static func decodeRecords(_ frame: [UInt8], count: Int) throws(WireError) -> [RecordedEvent] {
+        do {
+            return try EventRecord.decodeAll(frame, count: count)
+        } catch {
+            throw WireError(.malformed, "catch-up records: \(error)")
+        }
     }
 }

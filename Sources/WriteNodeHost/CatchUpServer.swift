@@ -33,17 +33,19 @@ final class CatchUpServer: @unchecked Sendable {
         }
     }
 
-    private func readLog(_ request: CatchUp.Request) throws -> ([RecordedEvent], CatchUp.Summary) {
+    /// The records a log read asks for, as stored, and the summary of what they cover.
+    private func readLog(_ request: CatchUp.Request) throws -> (EventRecords, CatchUp.Summary) {
         let head = store.headPosition
         guard request.after <= head else {
             throw WireError(.invalidArgument, "after \(request.after) is beyond the head position \(head)")
         }
-        let events = try store.read(after: request.after, limit: request.limit, filter: request.filter)
+        let records = try store.readRecords(
+            after: request.after, limit: request.limit, maxBytes: CatchUp.maxBinaryReplyBytes, filter: request.filter)
         // The head was read first, so every event up to it is in this (later) snapshot: unless the
-        // reply is cut by the limit, a filtered reader has seen everything up to the head.
-        let last = events.last?.position ?? request.after
-        let scannedTo = events.count == request.limit ? last : max(head, last)
-        return (events, CatchUp.Summary(head: max(head, last), count: events.count, scannedTo: scannedTo))
+        // reply is cut by its limit or size, a filtered reader has seen everything up to the head.
+        let last = records.lastPosition ?? request.after
+        let scannedTo = records.isFull ? last : max(head, last)
+        return (records, CatchUp.Summary(head: max(head, last), count: records.count, scannedTo: scannedTo))
     }
 
     private func reply(to frames: [[UInt8]]) -> [[UInt8]] {
@@ -60,7 +62,13 @@ final class CatchUpServer: @unchecked Sendable {
             let summary: CatchUp.Summary
             switch try CatchUp.parse(envelope.body, maxLimit: configuration.maxCatchUpEvents) {
             case .log(let request):
-                (events, summary) = try readLog(request)
+                let records: EventRecords
+                (records, summary) = try readLog(request)
+                if request.format == .binary {
+                    // Sent as stored: no event is decoded or encoded on the way.
+                    return envelope.route + [summary.json.jsonBytes, records.bytes]
+                }
+                events = try EventRecord.decodeAll(records.bytes, count: records.count)
             case .stream(let request):
                 let head = store.headPosition
                 events = try store.readStream(request.stream, fromVersion: request.fromVersion, limit: request.limit)

@@ -26,6 +26,23 @@ import WireProtocol
             after: 17, limit: 10, filter: EventFilter(categories: ["order", "user"], types: ["OrderPlaced"]))))
     }
 
+    @Test(arguments: CatchUp.Format.allCases)
+    func aFormatRoundTrips(format: CatchUp.Format) throws {
+        let request = CatchUp.Request(after: 3, limit: 7, filter: EventFilter(categories: ["order"]), format: format)
+        #expect(try CatchUp.parse(request.json.jsonBytes, maxLimit: Self.maxLimit) == .log(request))
+    }
+
+    @Test func theFormatDefaultsToJSON() throws {
+        #expect(try parse(#"{"after":0}"#) == .log(.init(after: 0, limit: Self.maxLimit, format: .json)))
+        #expect(try parse(#"{"after":0,"format":"json"}"#) == .log(.init(after: 0, limit: Self.maxLimit)))
+    }
+
+    @Test(arguments: [#""XML""#, #""""#, "1", "null", #"["binary"]"#])
+    func anUnknownFormatIsAnInvalidArgument(value: String) {
+        #expect(error(#"{"after":0,"format":\#(value)}"#) == WireError(
+            .invalidArgument, #"format must be one of "json", "binary", got \#(value)"#))
+    }
+
     @Test func emptyFiltersMeanAll() throws {
         #expect(try parse(#"{"after":0,"categories":[],"types":[]}"#) == .log(.init(after: 0, limit: Self.maxLimit)))
     }

@@ -264,6 +264,54 @@ def test_log_read_filters_and_scanned_to(write_node):
         assert error_code(summary) == "InvalidArgument", bad
 
 
+RECORD = struct.Struct("<IIQQq16sHHII")  # the binary catch-up record header (PROTOCOL.md § 4)
+
+
+def read_binary(node, body):
+    """A binary log read: returns (summary, events as dicts like the JSON bodies)."""
+    sock = node.socket(zmq.REQ, node.catch_up)
+    sock.send_json({**body, "format": "binary"})
+    frames = receive(sock)
+    sock.close()
+    summary = json.loads(frames[0])
+    if summary["ok"] is False:
+        assert len(frames) == 1
+        return summary, []
+    assert len(frames) == 2, frames
+    records, events, offset = frames[1], [], 0
+    while offset < len(records):
+        (length, _crc, position, version, recorded_at, uuid_bytes,
+         stream_length, type_length, data_length, metadata_length) = RECORD.unpack_from(records, offset)
+        no_metadata = metadata_length == 0xFFFFFFFF
+        assert RECORD.size + stream_length + type_length + data_length + (0 if no_metadata else metadata_length) == length
+        at = offset + RECORD.size
+        fields = []
+        for size in (stream_length, type_length, data_length, 0 if no_metadata else metadata_length):
+            fields.append(records[at:at + size])
+            at += size
+        stream, kind, data, metadata = fields
+        events.append({"position": position, "stream": stream.decode(), "version": version, "type": kind.decode(),
+                       "id": str(uuid.UUID(bytes=uuid_bytes)), "recordedAt": recorded_at, "data": json.loads(data),
+                       "metadata": None if no_metadata else json.loads(metadata)})
+        offset += length
+    assert len(events) == summary["count"]
+    return summary, events
+
+
+def test_binary_log_read_matches_json(write_node):
+    last = workload(write_node)
+    for body in [{"after": 0}, {"after": 0, "limit": 2}, {"after": 3, "categories": ["order"]},
+                 {"after": 0, "types": ["OrderShipped", "UserRegistered"]}, {"after": last}]:
+        assert read_binary(write_node, body) == write_node.read(body), body
+    summary, events = read_binary(write_node, {"after": 0, "limit": 3})
+    assert [e["position"] for e in events] == [1, 2, 3] and summary["scannedTo"] == 3
+    for bad in [{"after": 0, "format": "xml"}, {"after": 0, "format": 1}]:
+        summary, _ = write_node.read(bad)
+        assert error_code(summary) == "InvalidArgument" and "format must be one of" in summary["error"]["message"], bad
+    summary, _ = read_binary(write_node, {"after": last + 1})
+    assert error_code(summary) == "InvalidArgument"
+
+
 # ---- event stream -----------------------------------------------------------------------------
 
 

@@ -95,40 +95,37 @@ enum LogFormat {
 
     // MARK: - Records
 
-    /// | 0 length u32 (whole record) | 4 CRC-32C of 8..<length u32 | 8 position u64 | 16 version u64 |
-    /// 24 recordedAt i64 | 32 event id (16) | 48 stream length u16 | 50 type length u16 |
-    /// 52 data length u32 | 56 metadata length u32 (0xFFFFFFFF: none) | 60 stream, type, data, metadata |
-    static let recordHeaderLength = 60
-    static let noMetadata: UInt32 = 0xFFFF_FFFF
+    /// A record is an `EventRecord` (its layout is there), whose checksum field holds the
+    /// CRC-32C of its bytes from offset 8 on, so one record can be read and checked alone.
+    static let recordHeaderLength = EventRecord.headerLength
 
     /// The length of `event`'s record in bytes.
-    static func recordLength(_ event: RecordedEvent) -> Int {
-        recordHeaderLength + event.stream.utf8.count + event.type.utf8.count + event.data.count + (event.metadata?.count ?? 0)
-    }
+    static func recordLength(_ event: RecordedEvent) -> Int { EventRecord.length(of: event) }
 
     /// Appends one record for `event` to `bytes`.
     static func appendRecord(_ event: RecordedEvent, to bytes: inout [UInt8]) {
         let start = bytes.count
-        let stream = event.stream.utf8, type = event.type.utf8
-        let length = recordLength(event)
-        append(UInt32(length), to: &bytes)
-        append(UInt32(0), to: &bytes)  // checksum, filled in below
-        append(UInt64(event.position), to: &bytes)
-        append(UInt64(event.version), to: &bytes)
-        append(UInt64(bitPattern: event.recordedAt), to: &bytes)
-        withUnsafeBytes(of: event.id.uuid) { bytes.append(contentsOf: $0) }
-        append(UInt16(stream.count), to: &bytes)
-        append(UInt16(type.count), to: &bytes)
-        append(UInt32(event.data.count), to: &bytes)
-        append(event.metadata.map { UInt32($0.count) } ?? noMetadata, to: &bytes)
-        bytes.append(contentsOf: stream)
-        bytes.append(contentsOf: type)
-        bytes.append(contentsOf: event.data)
-        if let metadata = event.metadata { bytes.append(contentsOf: metadata) }
+        EventRecord.append(event, to: &bytes)
         let checksum = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[(start + 8)...])) }
         withUnsafeBytes(of: checksum.littleEndian) { value in
-            bytes.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: start + 4).copyMemory(from: value.baseAddress!, byteCount: 4) }
+            bytes.withUnsafeMutableBytes {
+                $0.baseAddress!.advanced(by: start + EventRecord.checksumOffset).copyMemory(from: value.baseAddress!, byteCount: 4)
+            }
         }
+    }
+
+    /// Why the record at the start of `raw` is invalid.
+    typealias RecordProblem = EventRecord.Problem
+
+    /// Decodes the record at the start of `raw`, checking its length and checksum.
+    /// - Returns: the event and the record's length in bytes.
+    static func decodeRecord(_ raw: UnsafeRawBufferPointer) throws -> (RecordedEvent, Int) {
+        let length = try EventRecord.length(raw)
+        let stored = raw.loadUnaligned(fromByteOffset: EventRecord.checksumOffset, as: UInt32.self).littleEndian
+        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<length])) == stored else {
+            throw RecordProblem(reason: "record checksum mismatch")
+        }
+        return try EventRecord.decode(raw)
     }
 
     /// A group of already-positioned events: header, records, padding; and each record's offset in it.
@@ -153,50 +150,6 @@ enum LogFormat {
         append(CRC32C.checksum(header), to: &header)
         bytes.replaceSubrange(0..<groupHeaderLength, with: header)
         return (bytes, offsets)
-    }
-
-    /// Why the record at the start of `raw` is invalid.
-    struct RecordProblem: Error { var reason: String }
-
-    /// Decodes the record at the start of `raw`, checking its length and checksum.
-    /// - Returns: the event and the record's length in bytes.
-    static func decodeRecord(_ raw: UnsafeRawBufferPointer) throws -> (RecordedEvent, Int) {
-        guard raw.count >= recordHeaderLength else { throw RecordProblem(reason: "record header cut short (\(raw.count) bytes)") }
-        let length = Int(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian)
-        guard length >= recordHeaderLength, length <= raw.count else {
-            throw RecordProblem(reason: "record length \(length) outside \(recordHeaderLength)...\(raw.count)")
-        }
-        let stored = raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
-        guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<length])) == stored else {
-            throw RecordProblem(reason: "record checksum mismatch")
-        }
-        let streamLength = Int(raw.loadUnaligned(fromByteOffset: 48, as: UInt16.self).littleEndian)
-        let typeLength = Int(raw.loadUnaligned(fromByteOffset: 50, as: UInt16.self).littleEndian)
-        let dataLength = Int(raw.loadUnaligned(fromByteOffset: 52, as: UInt32.self).littleEndian)
-        let metadataField = raw.loadUnaligned(fromByteOffset: 56, as: UInt32.self).littleEndian
-        let metadataLength = metadataField == noMetadata ? 0 : Int(metadataField)
-        guard recordHeaderLength + streamLength + typeLength + dataLength + metadataLength == length else {
-            throw RecordProblem(reason: "record field lengths do not add up to its length \(length)")
-        }
-        var offset = recordHeaderLength
-        func take(_ count: Int) -> UnsafeRawBufferPointer {
-            defer { offset += count }
-            return UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + count)])
-        }
-        var id: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &id) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[32..<48])) }
-        let stream = String(decoding: take(streamLength), as: UTF8.self)
-        let type = String(decoding: take(typeLength), as: UTF8.self)
-        let data = [UInt8](take(dataLength))
-        let metadata = metadataField == noMetadata ? nil : [UInt8](take(metadataLength))
-        let event = RecordedEvent(
-            id: UUID(uuid: id),
-            position: Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian),
-            stream: stream,
-            version: Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian),
-            type: type, data: data, metadata: metadata,
-            recordedAt: Int64(bitPattern: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self).littleEndian))
-        return (event, length)
     }
 
     /// The events of a group whose header is `header` and whose bytes (header included) start `raw`,

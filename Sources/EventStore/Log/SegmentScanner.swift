@@ -6,8 +6,7 @@ struct SegmentScanner {
     private var window: [UInt8] = []
     private var windowStart = 0
 
-    /// How much is read at once: large for recovery's pass over whole segments, small for
-    /// catch-up reads of a few groups.
+    /// How much is read at once: large for recovery's pass over whole segments.
     let windowBytes: Int
 
     init(segment: LogSegment, windowBytes: Int = 8 << 20) throws {
