@@ -298,7 +298,8 @@ public final class Projector: @unchecked Sendable {
                 }
                 shadowApplied = shadowFeed.position
             }
-            guard shadowApplied >= applied else { return }
+            let liveAheadOfLog = shadowFeed.head > 0 && applied > shadowFeed.head && shadowApplied >= shadowFeed.head
+            guard shadowApplied >= applied || liveAheadOfLog else { return }
             try switchToRebuilt(build, shadow, shadowFeed)
         }
     }

@@ -113,7 +113,8 @@ final class ShadowBuild: @unchecked Sendable {
                 _applied = applied
                 _head = feed.head
             }
-            if applied >= feed.head, applied >= liveApplied, !feed.isCatchingUp, backlogThrough <= applied {
+            // A live copy ahead of the log (the write node's store was replaced) is not waited for.
+            if applied >= feed.head, applied >= liveApplied || liveApplied > feed.head, !feed.isCatchingUp, backlogThrough <= applied {
                 self.projection = projection
                 self.feed = feed
                 lock.withLock { _state = .ready }
