@@ -56,8 +56,4 @@ struct ModelGenerations {
                                 with: Array((Self.prefix + "\(generation)\n").utf8))
         current = generation
     }
-
-    func remove(_ generation: Int) throws {
-        try FileManager.default.removeItem(atPath: path(generation))
-    }
 }

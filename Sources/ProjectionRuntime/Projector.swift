@@ -322,14 +322,25 @@ public final class Projector: @unchecked Sendable {
         backlogThrough = applied
         stoppedAt = nil
         storeRetry = nil
-        do { try old.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
-        do { try generations.remove(oldGeneration) } catch {
-            logger.warning("removing the old copy failed", metadata: ["rebuild.generation": "\(oldGeneration)", "error": "\(error)"])
-        }
+        retire(old, at: generations.path(oldGeneration))
         finishRebuild(build, [
             "generation": .int(Int64(build.generation)), "position": .int(applied),
             "durationMs": .int((monotonicNanoseconds() - build.startedAt) / 1_000_000), "finishedAt": .int(wallClockNanoseconds()),
         ], discard: false)
+    }
+
+    /// Closes the replaced copy and removes its directory on a thread of its own: nothing uses it
+    /// any more, and deleting a large model would hold up the queries. (If the process stops
+    /// first, the next start removes the directory: it is not the one `CURRENT` names.)
+    private func retire(_ old: any Projection, at directory: String) {
+        let retired = RetiredCopy(projection: old)
+        let logger = logger
+        Thread {
+            do { try retired.projection.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
+            do { try FileManager.default.removeItem(atPath: directory) } catch {
+                logger.warning("removing the old copy failed", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            }
+        }.start()
     }
 
     /// Ends the rebuild; with `discard` (it failed) the new copy is removed and the live one stays.
@@ -493,6 +504,11 @@ public final class Projector: @unchecked Sendable {
         if let storeRetry { result["storeError"] = .string(storeRetry.error.message) }
         return .object(result)
     }
+}
+
+/// A replaced copy handed to the thread that removes it: only that thread uses it from then on.
+private struct RetiredCopy: @unchecked Sendable {
+    let projection: any Projection
 }
 
 /// Why a projector could not start.
