@@ -77,6 +77,23 @@ import WireProtocol
         #expect(waitUntil(timeout: .seconds(10)) { (try? generations(projector)) == ["generation-3"] }, "the old copies are removed")
     }
 
+    @Test func theRebuildFlagBuildsBesideTheLiveCopy() throws {
+        let system = try SystemHarness(projectors: ["status"])
+        defer { system.close() }
+        let projector = system.projectors["status"]!
+        let queries = system.queryClients["status"]!
+        try system.send("RegisterUser", ["userId": "u1", "name": "N", "state": "Ohio"])
+        let head = try system.send("PlaceOrder", ["orderId": "o1", "userId": "u1", "amountCents": 10, "description": "shoes"])
+        try queries.waitForPosition(head)
+        let digest = try queries.query("digest")["result"]?["digest"]
+        #expect(projector.stop() == 0)
+
+        try projector.start(rebuild: true)
+        let summary = try waitForRebuild(queries, generation: 2)
+        #expect(summary["failed"] == nil && summary["position"]?.intValue == head, "\(summary)")
+        #expect(try queries.query("digest", minPosition: head)["result"]?["digest"] == digest)
+    }
+
     @Test func killDuringARebuildLeavesTheLiveCopyServing() throws {
         let system = try SystemHarness(projectors: ["orders"])
         defer { system.close() }
