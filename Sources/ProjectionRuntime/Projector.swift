@@ -291,6 +291,7 @@ public final class Projector: @unchecked Sendable {
             var shadowApplied = shadowFeed.position
             if shadowApplied < applied {
                 let events = try shadowFeed.poll(timeout: 0, limit: configuration.maxEventsPerTransaction)
+                guard !events.isEmpty || shadowFeed.position > shadowApplied else { return }
                 let kept = skipped.positions.isEmpty ? events : events.filter { !skipped.contains($0.position) }
                 guard case .applied = shadow.applyBatch(kept, through: shadowFeed.position, after: shadowApplied) else {
                     finishRebuild(build, ["generation": .int(Int64(build.generation)), "failed": "the new copy failed to apply the last events"], discard: true)
