@@ -17,7 +17,7 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "The write node's catch-up endpoint.")
     public var catchUpEndpoint = DefaultEndpoints.catchUp
 
-    @Flag(help: "Discard the read model and replay every event from position 0.")
+    @Flag(help: "Build a fresh copy of the read model from position 0 beside the live one; switch to it once it has caught up.")
     public var rebuild = false
 
     @Option(help: "Most events applied in one read-model transaction.")

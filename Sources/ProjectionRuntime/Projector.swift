@@ -16,6 +16,11 @@ import ZeroMQ
 /// `retrying`); an event the projection throws on stops the projector at that event (health
 /// `failed`) until a fixed build restarts it or a loopback `skip` request parks the event in
 /// `skipped.jsonl`. Either way it keeps answering queries from its last good state.
+///
+/// A rebuild (`--rebuild`, or a loopback `rebuild` request) fills a fresh copy of the read model
+/// from position 0 in `generation-<n+1>/` beside the live one (`ShadowBuild`, a thread and a feed of
+/// its own), while this thread keeps answering from the live copy; once the copy has caught up, this
+/// thread switches to it (`CURRENT` names the live generation) and removes the old one.
 public final class Projector: @unchecked Sendable {
     public let configuration: ProjectorConfiguration
     /// The query endpoint actually bound (a `tcp://…:*` port resolved).
@@ -23,6 +28,8 @@ public final class Projector: @unchecked Sendable {
     private let context: Context
     private let querySocket: Socket
     private var projection: any Projection
+    private let makeProjection: @Sendable (String) throws -> any Projection
+    private var generations: ModelGenerations
     private let skipped: SkippedEvents
     private let logger: Logger
 
@@ -46,10 +53,13 @@ public final class Projector: @unchecked Sendable {
     /// The store's last failure while a batch waits for its retry at `retryAt`.
     private var storeRetry: (error: ReadModelStoreError, delayNs: Int64, retryAt: Int64)?
     private var storeFailures = 0
+    /// The copy being built beside the live one, if a rebuild is under way.
+    private var rebuild: ShadowBuild?
+    private var lastRebuild: JSONValue?
 
     static let builtInQueries = ["stats", "health", "digest"]
     /// Requests that change the projector, taken only from loopback peers.
-    static let adminRequests = ["skip"]
+    static let adminRequests = ["skip", "rebuild"]
 
     private struct WaitingQuery {
         var route: [[UInt8]]
@@ -57,16 +67,19 @@ public final class Projector: @unchecked Sendable {
         var deadline: Int64
     }
 
-    /// Opens the read model in the data directory, binds the query endpoint and, with `rebuild`,
-    /// discards the read model.
+    /// Opens the live copy of the read model in the data directory (discarding the shadow of an
+    /// interrupted rebuild) and binds the query endpoint.
     ///
-    /// - Parameter makeProjection: opens (creating) the read model in a directory.
+    /// - Parameter makeProjection: opens (creating) the read model in a directory; called again on
+    ///   a builder thread for each rebuild.
     /// - Throws: `ProjectorError` naming what could not be used.
-    public init(configuration: ProjectorConfiguration, makeProjection: (String) throws -> any Projection, logger: Logger) throws {
+    public init(configuration: ProjectorConfiguration, makeProjection: @escaping @Sendable (String) throws -> any Projection, logger: Logger) throws {
         self.configuration = configuration
+        self.makeProjection = makeProjection
         self.logger = logger
         do {
-            projection = try makeProjection(configuration.dataDirectory)
+            generations = try ModelGenerations(directory: configuration.dataDirectory)
+            projection = try makeProjection(generations.livePath)
             skipped = try SkippedEvents(directory: configuration.dataDirectory)
         } catch {
             throw ProjectorError("cannot open the \(configuration.name) read model in \(configuration.dataDirectory): \(error)")
@@ -86,10 +99,6 @@ public final class Projector: @unchecked Sendable {
             throw ProjectorError("\(error)")
         }
         do {
-            if configuration.rebuild {
-                try projection.reset()
-                logger.info("read model discarded for rebuild")
-            }
             applied = try projection.checkpoint()
         } catch {
             throw ProjectorError("cannot open the \(configuration.name) read model: \(error)")
@@ -123,20 +132,22 @@ public final class Projector: @unchecked Sendable {
             "projector.checkpoint": "\(applied)",
         ])
         defer {
+            rebuild?.stop()
+            rebuild = nil
             do { try projection.close() } catch { logger.error("closing the read model failed", metadata: ["error": "\(error)"]) }
             feed = nil
             querySocket.close(linger: configuration.shutdownLingerMs)
             logger.info("projector stopped", metadata: ["projector.checkpoint": "\(applied)"])
         }
         do {
-            var feedConfiguration = EventFeed.Configuration(
-                publishEndpoint: configuration.publishEndpoint, catchUpEndpoint: configuration.catchUpEndpoint,
-                category: projection.category)
-            feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
-            feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
-            let feed = try EventFeed(context: context, configuration: feedConfiguration, after: applied)
-            self.feed = feed
+            feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied)
+            if configuration.rebuild {
+                // An empty model is built from position 0 as it is; there is nothing to build beside.
+                if applied > 0 { try startRebuild() } else { logger.info("read model empty: built from position 0 as it serves") }
+            }
             while true {
+                // A rebuild's switch replaces the feed with the new copy's.
+                guard let feed else { return nil }
                 if backlogThrough <= applied {
                     let batch = try feed.poll(
                         timeout: pollTimeout(), limit: configuration.maxEventsPerTransaction, wakeOn: querySocket)
@@ -153,6 +164,7 @@ public final class Projector: @unchecked Sendable {
                 if backlogThrough > applied, stoppedAt == nil, (storeRetry?.retryAt ?? 0) <= monotonicNanoseconds() {
                     applyLive()
                 }
+                try advanceRebuild()
                 try serveQueries()
                 try answerWaiting()
                 // A filtered projection learns of other categories' positions only from heartbeats;
@@ -236,6 +248,108 @@ public final class Projector: @unchecked Sendable {
         return ["skipped": failure.json]
     }
 
+    // MARK: - Rebuild
+
+    private func feedConfiguration() -> EventFeed.Configuration {
+        var feedConfiguration = EventFeed.Configuration(
+            publishEndpoint: configuration.publishEndpoint, catchUpEndpoint: configuration.catchUpEndpoint,
+            category: projection.category)
+        feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
+        feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
+        return feedConfiguration
+    }
+
+    /// Starts building the next generation beside the live one.
+    private func startRebuild() throws {
+        if let rebuild {
+            let progress = rebuild.progress
+            throw WireError(.unavailable, "already rebuilding (generation \(rebuild.generation), at position \(progress.applied) of \(progress.head))")
+        }
+        let build = ShadowBuild(generation: generations.current + 1, directory: generations.path(generations.current + 1))
+        build.noteLive(applied)
+        build.start(context: context, feedConfiguration: feedConfiguration(), batch: configuration.maxEventsPerTransaction,
+                    maxRetryDelayMs: configuration.maxStoreRetryDelayMs, skipped: skipped.positions,
+                    makeProjection: makeProjection, logger: logger)
+        rebuild = build
+        logger.notice("rebuild started", metadata: ["rebuild.generation": "\(build.generation)", "projector.checkpoint": "\(applied)"])
+    }
+
+    /// Follows the rebuild: once the builder hands its copy over, brings it level with the live
+    /// copy (what arrived since, from its own feed) and switches.
+    private func advanceRebuild() throws {
+        guard let build = rebuild else { return }
+        switch build.state {
+        case .building:
+            build.noteLive(applied)
+        case .failed(let reason):
+            finishRebuild(build, ["generation": .int(Int64(build.generation)), "failed": .string(reason)], discard: true)
+        case .ready:
+            guard let shadow = build.projection, let shadowFeed = build.feed else { return }
+            var shadowApplied = shadowFeed.position
+            if shadowApplied < applied {
+                let events = try shadowFeed.poll(timeout: 0, limit: configuration.maxEventsPerTransaction)
+                guard !events.isEmpty || shadowFeed.position > shadowApplied else { return }
+                let kept = skipped.positions.isEmpty ? events : events.filter { !skipped.contains($0.position) }
+                guard case .applied = shadow.applyBatch(kept, through: shadowFeed.position, after: shadowApplied) else {
+                    finishRebuild(build, ["generation": .int(Int64(build.generation)), "failed": "the new copy failed to apply the last events"], discard: true)
+                    return
+                }
+                shadowApplied = shadowFeed.position
+            }
+            let liveAheadOfLog = shadowFeed.head > 0 && applied > shadowFeed.head && shadowApplied >= shadowFeed.head
+            guard shadowApplied >= applied || liveAheadOfLog else { return }
+            try switchToRebuilt(build, shadow, shadowFeed)
+        }
+    }
+
+    /// Makes the rebuilt copy the live one: `CURRENT` first (a crash after it serves the new copy),
+    /// then the projection and feed, then the old copy is removed.
+    private func switchToRebuilt(_ build: ShadowBuild, _ shadow: any Projection, _ shadowFeed: EventFeed) throws {
+        let old = projection
+        let oldGeneration = generations.current
+        do {
+            try generations.switchTo(build.generation)
+        } catch {
+            finishRebuild(build, ["generation": .int(Int64(build.generation)), "failed": .string("cannot switch: \(error)")], discard: true)
+            return
+        }
+        projection = shadow
+        feed = shadowFeed
+        applied = shadowFeed.position
+        backlog = []
+        backlogThrough = applied
+        stoppedAt = nil
+        storeRetry = nil
+        retire(old, at: generations.path(oldGeneration))
+        finishRebuild(build, [
+            "generation": .int(Int64(build.generation)), "position": .int(applied),
+            "durationMs": .int((monotonicNanoseconds() - build.startedAt) / 1_000_000), "finishedAt": .int(wallClockNanoseconds()),
+        ], discard: false)
+    }
+
+    /// Closes the replaced copy and removes its directory on a thread of its own: nothing uses it
+    /// any more, and deleting a large model would hold up the queries. (If the process stops
+    /// first, the next start removes the directory: it is not the one `CURRENT` names.)
+    private func retire(_ old: any Projection, at directory: String) {
+        let retired = RetiredCopy(projection: old)
+        let logger = logger
+        Thread {
+            do { try retired.projection.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
+            do { try FileManager.default.removeItem(atPath: directory) } catch {
+                logger.warning("removing the old copy failed", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            }
+        }.start()
+    }
+
+    /// Ends the rebuild; with `discard` (it failed) the new copy is removed and the live one stays.
+    private func finishRebuild(_ build: ShadowBuild, _ summary: JSONValue, discard: Bool) {
+        build.stop()
+        rebuild = nil
+        lastRebuild = summary
+        if discard { try? FileManager.default.removeItem(atPath: build.directory) }
+        logger.notice(discard ? "rebuild abandoned" : "rebuild finished", metadata: ["rebuild": "\(summary.jsonString)"])
+    }
+
     // MARK: - Queries
 
     private func serveQueries() throws {
@@ -307,6 +421,9 @@ public final class Projector: @unchecked Sendable {
             case "health": result = health()
             case "digest": result = ["digest": .string(try projection.digest())]
             case "skip": result = try skip(request.params)
+            case "rebuild":
+                try startRebuild()
+                result = ["rebuilding": ["generation": .int(Int64(generations.current + 1))]]
             default: result = try projection.query(request.name, params: request.params)
             }
             return ["ok": true, "position": .int(applied), "result": result]
@@ -345,11 +462,18 @@ public final class Projector: @unchecked Sendable {
             "waitingQueries": .int(Int64(waiting.count)),
             "storeFailures": .int(Int64(storeFailures)),
             "skipped": .int(Int64(skipped.positions.count)),
+            "generation": .int(Int64(generations.current)),
             "uptimeMs": .int((monotonicNanoseconds() - started) / 1_000_000),
             "time": .int(wallClockNanoseconds()),
         ]
         if reset { lag.resetInterval() }
-        return result
+        guard case .object(var members) = result else { return result }
+        if let rebuild {
+            let progress = rebuild.progress
+            members["rebuild"] = ["generation": .int(Int64(rebuild.generation)), "position": .int(progress.applied), "head": .int(progress.head)]
+        }
+        if let lastRebuild { members["lastRebuild"] = lastRebuild }
+        return .object(members)
     }
 
     private func health() -> JSONValue {
@@ -363,6 +487,8 @@ public final class Projector: @unchecked Sendable {
             status = "disconnected"
         } else if feed?.isCatchingUp == true || head > applied {
             status = "catchingUp"
+        } else if rebuild != nil {
+            status = "rebuilding"
         } else {
             status = "live"
         }
@@ -376,6 +502,11 @@ public final class Projector: @unchecked Sendable {
         if let storeRetry { result["storeError"] = .string(storeRetry.error.message) }
         return .object(result)
     }
+}
+
+/// A replaced copy handed to the thread that removes it: only that thread uses it from then on.
+private struct RetiredCopy: @unchecked Sendable {
+    let projection: any Projection
 }
 
 /// Why a projector could not start.

@@ -5,7 +5,8 @@ public struct ProjectorConfiguration: Sendable {
     public var name: String
     /// ROUTER endpoint answering queries (REQ and DEALER clients).
     public var queryEndpoint: String
-    /// The projector's directory: the read model, and `skipped.jsonl` (the events an operator skipped).
+    /// The projector's directory: the read model's copies (`generation-<n>/`, `CURRENT` naming the
+    /// live one) and `skipped.jsonl` (the events an operator skipped).
     public var dataDirectory: String
     /// The write node's PUB endpoint. Default `DefaultEndpoints.publish`.
     public var publishEndpoint = DefaultEndpoints.publish
@@ -21,7 +22,8 @@ public struct ProjectorConfiguration: Sendable {
     public var maxWaitingQueries = 10_000
     /// No event or heartbeat for this long means a dead link: resubscribe and catch up. Milliseconds, default 3500.
     public var silenceTimeoutMs = 3500
-    /// Discard the read model and replay from position 0 before serving.
+    /// Build a fresh copy of the read model from position 0 beside the live one, and switch to it
+    /// once it has caught up (a live rebuild; the live copy answers meanwhile).
     public var rebuild = false
     /// How long closing the query socket may wait to flush replies on shutdown, in milliseconds. Default 1000.
     public var shutdownLingerMs: Int32 = 1000

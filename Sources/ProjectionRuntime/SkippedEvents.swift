@@ -1,5 +1,4 @@
 import Foundation
-import Glibc
 import WireProtocol
 
 /// The events an operator told the projector to skip, one JSON object a line in
@@ -33,13 +32,7 @@ final class SkippedEvents {
             members["skippedAt"] = .int(wallClockNanoseconds())
             entry = .object(members)
         }
-        let line = entry.jsonBytes + [UInt8(ascii: "\n")]
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ProjectorError("open(\(path)): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw ProjectorError("write(\(path)): \(String(cString: strerror(errno)))") }
-        guard fsync(fd) == 0 else { throw ProjectorError("fsync(\(path)): \(String(cString: strerror(errno)))") }
+        try DurableFile.append(entry.jsonBytes + [UInt8(ascii: "\n")], to: path)
         positions.insert(failure.position)
     }
 }

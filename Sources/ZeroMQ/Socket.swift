@@ -149,7 +149,9 @@ public final class Socket: @unchecked Sendable {
                 if frames.isEmpty { return nil }
                 continue
             }
-            if wantsAddress && frames.isEmpty, let address = zmq_msg_gets(&message, "Peer-Address") {
+            // A ROUTER's routing-id frame is made by the socket and carries no properties: take
+            // the address from the first frame that came over the wire.
+            if wantsAddress && peerAddress == nil, let address = zmq_msg_gets(&message, "Peer-Address") {
                 peerAddress = String(cString: address)
             }
             let size = zmq_msg_size(&message)

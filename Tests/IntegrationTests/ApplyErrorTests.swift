@@ -97,16 +97,20 @@ import WireProtocol
         let writeNode = WriteNodeProcess(workDirectory: directory)
         try writeNode.start()
         defer { _ = writeNode.stop() }
-        let projector = ProjectorProcess("faulty", writeNode: writeNode, workDirectory: directory, extraArguments: ["--store-failures", "4"])
+        let projector = ProjectorProcess("faulty", writeNode: writeNode, workDirectory: directory, extraArguments: ["--store-failures", "10"])
         try projector.start()
         defer { _ = projector.stop() }
         let writer = try WriteNodeClient(endpoint: writeNode.commandEndpoint)
         let queries = try QueryClient(endpoint: projector.queryEndpoint)
         let head = try append(writer, ["Note", "Note"])
-        try queries.waitForPosition(head)
+        // Ten failures back off 10, 20 … 2560 ms: about five seconds of `retrying`.
+        let retrying = try waitForHealth(queries) { $0["status"] == "retrying" }
+        #expect(retrying["storeError"]?.stringValue?.contains("disk is full") == true, "\(retrying)")
+        #expect(try queries.query("count")["ok"] == .bool(true), "queries answered while the store is retried")
+        try queries.waitForPosition(head, timeout: 60)
         #expect(try queries.query("count")["result"] == .int(2))
         let stats = try queries.query("stats")["result"]
-        #expect(stats?["storeFailures"]?.intValue == 4)
+        #expect(stats?["storeFailures"]?.intValue == 10)
         #expect(try health(queries)["status"] == "live")
         }
     }
