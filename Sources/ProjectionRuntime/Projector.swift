@@ -287,7 +287,7 @@ public final class Projector: @unchecked Sendable {
             guard let shadow = build.projection, let shadowFeed = build.feed else { return }
             var shadowApplied = shadowFeed.position
             if shadowApplied < applied {
-                let events = try shadowFeed.poll(timeout: 0, limit: configuration.maxEventsPerTransaction)
+                let events = try shadowFeed.poll(timeout: 0, limit: configuration.maxEventsPerTransaction).events
                 guard !events.isEmpty || shadowFeed.position > shadowApplied else { return }
                 let kept = skipped.positions.isEmpty ? events : events.filter { !skipped.contains($0.position) }
                 guard case .applied = shadow.applyBatch(kept, through: shadowFeed.position, after: shadowApplied) else {
@@ -316,7 +316,7 @@ public final class Projector: @unchecked Sendable {
         projection = shadow
         feed = shadowFeed
         applied = shadowFeed.position
-        backlog = []
+        backlog = FeedBatch()
         backlogThrough = applied
         stoppedAt = nil
         storeRetry = nil

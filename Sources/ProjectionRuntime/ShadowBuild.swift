@@ -89,7 +89,7 @@ final class ShadowBuild: @unchecked Sendable {
             let (stop, liveApplied) = lock.withLock { (stopRequested, _liveApplied) }
             if stop { throw ProjectorError("stopped before it reached the head") }
             if backlogThrough <= applied {
-                let events = try feed.poll(timeout: 100, limit: batch)
+                let events = try feed.poll(timeout: 100, limit: batch).events
                 if !events.isEmpty || feed.position > applied {
                     backlog = skipped.isEmpty ? events : events.filter { !skipped.contains($0.position) }
                     backlogThrough = feed.position
