@@ -92,7 +92,7 @@ import WireProtocol
         #expect(stream.done.wait(timeout: .now() + 120) == .success)
         let client = try QueryClient(endpoint: status.queryEndpoint)
         try client.waitForPosition(stream.lastPosition.withLock { $0 })
-        let snapshot = status.dataDirectory.appendingPathComponent("status.snapshot").path
+        let snapshot = try #require(status.liveModelDirectory).appendingPathComponent("status.snapshot").path
         #expect(FileManager.default.fileExists(atPath: snapshot), "no snapshot after \(stream.acknowledged.withLock { $0 }) commands")
         status.kill()
 

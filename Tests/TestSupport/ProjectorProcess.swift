@@ -6,6 +6,14 @@ import ZeroMQ
 public final class ProjectorProcess: @unchecked Sendable {
     public let name: String
     public let dataDirectory: URL
+
+    /// The live copy of the model: the `generation-<n>` directory the data directory's `CURRENT`
+    /// names (nil before the projector first started).
+    public var liveModelDirectory: URL? {
+        guard let data = FileManager.default.contents(atPath: dataDirectory.appendingPathComponent("CURRENT").path) else { return nil }
+        let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return dataDirectory.appendingPathComponent(name)
+    }
     public let queryEndpoint: String
     public private(set) var process: ManagedProcess?
     private let writeNode: WriteNodeProcess
