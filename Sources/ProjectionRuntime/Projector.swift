@@ -246,7 +246,9 @@ public final class Projector: @unchecked Sendable {
             "time": .int(wallClockNanoseconds()),
         ]
         if reset { lag.resetInterval() }
-        return result
+        guard let readModel = projection.statistics, case .object(var fields) = result else { return result }
+        fields["readModel"] = readModel
+        return .object(fields)
     }
 
     private func health() -> JSONValue {
