@@ -86,6 +86,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
             try db.execute(sql: "INSERT INTO checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position",
                            arguments: [position])
         }
+        queue.inDatabase { db in checkpointer.checkpointIfOverdue(db.sqliteConnection!) }
     }
 
     /// Drops every table and the checkpoint, then recreates the schema.

@@ -18,7 +18,8 @@ import WireProtocol
 /// - past `restartBytes` (64 MB) it runs a RESTART checkpoint instead, which waits for the
 ///   writer's current transaction so that the WAL cannot keep growing under a steady load;
 /// - only past `applyThreadBytes` (256 MB) — this thread not keeping up — does the apply thread
-///   checkpoint itself, which bounds the WAL.
+///   checkpoint itself (RESTART, waiting for this thread's checkpoint first), which bounds the WAL
+///   to that size and a transaction.
 public final class WALCheckpointer: @unchecked Sendable {
     /// When to checkpoint (see the type's notes); smaller in tests.
     public struct Thresholds: Sendable {
@@ -63,14 +64,39 @@ public final class WALCheckpointer: @unchecked Sendable {
     /// `uninstall(from:)` before releasing it.
     func install(on connection: SQLiteConnection) {
         sqlite3_wal_autocheckpoint(connection, 0)
-        sqlite3_wal_hook(connection, { context, connection, _, pages in
-            Unmanaged<WALCheckpointer>.fromOpaque(context!).takeUnretainedValue().committed(pages: Int(pages), connection: connection)
+        sqlite3_wal_hook(connection, { context, _, _, pages in
+            Unmanaged<WALCheckpointer>.fromOpaque(context!).takeUnretainedValue().committed(pages: Int(pages))
             return SQLITE_OK
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     func uninstall(from connection: SQLiteConnection) {
         sqlite3_wal_hook(connection, nil, nil)
+    }
+
+    /// On the apply thread after a transaction: when the WAL has passed `applyThreadBytes`, a
+    /// RESTART checkpoint here (after the one the thread may be running; it copies everything and
+    /// makes the next transaction start the WAL from its beginning) bounds it — a stall, but only
+    /// when the checkpointing thread cannot keep up.
+    func checkpointIfOverdue(_ connection: SQLiteConnection) {
+        guard overdue else { return }
+        overdue = false
+        let started = monotonicNanoseconds()
+        var copied: Int32 = 0
+        var result = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, &copied)
+        // SQLite does not wait for another connection's checkpoint (the busy handler is not
+        // called for that lock): retry until the thread's checkpoint is over, for up to a second.
+        for _ in 0..<1000 where result == SQLITE_BUSY {
+            usleep(1000)
+            result = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_RESTART, nil, &copied)
+        }
+        condition.lock()
+        status.applyThreadCheckpoints += 1
+        status.record(nanoseconds: monotonicNanoseconds() - started, pages: copied)
+        if result != SQLITE_OK {
+            status.lastError = "checkpoint on the apply thread: \(String(cString: sqlite3_errmsg(connection)))"
+        }
+        condition.unlock()
     }
 
     /// Ends the thread after its current checkpoint (if any).
@@ -87,17 +113,13 @@ public final class WALCheckpointer: @unchecked Sendable {
         return status
     }
 
-    /// On the apply thread, after each commit.
-    private func committed(pages: Int, connection: SQLiteConnection?) {
+    /// Set by the WAL hook past `applyThreadBytes`; read by `checkpointIfOverdue` (apply thread only).
+    private var overdue = false
+
+    /// On the apply thread, after each commit (inside it: the checkpoint waits for the transaction's end).
+    private func committed(pages: Int) {
         let bytes = pages * pageSize
-        if bytes >= thresholds.applyThreadBytes, let connection {
-            let started = monotonicNanoseconds()
-            sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            condition.lock()
-            status.applyThreadCheckpoints += 1
-            status.record(nanoseconds: monotonicNanoseconds() - started)
-            condition.unlock()
-        }
+        if bytes >= thresholds.applyThreadBytes { overdue = true }
         condition.lock()
         walBytes = bytes
         status.walBytes = bytes
@@ -120,6 +142,9 @@ public final class WALCheckpointer: @unchecked Sendable {
         }
         // A RESTART waits this long for the writer's transaction before giving up until next time.
         sqlite3_busy_timeout(connection, 1000)
+        // A connection opens the WAL only when it first reads; until then a checkpoint on it is a
+        // silent no-op (SQLite 3.40).
+        sqlite3_exec(connection, "SELECT count(*) FROM sqlite_schema", nil, nil, nil)
         let idle = thresholds.idleMilliseconds * 1_000_000
         while !stopped {
             let idleFor = monotonicNanoseconds() - lastCommit
@@ -135,13 +160,14 @@ public final class WALCheckpointer: @unchecked Sendable {
             pending = false
             condition.unlock()
             let started = monotonicNanoseconds()
-            let result = sqlite3_wal_checkpoint_v2(connection, nil, mode, nil, nil)
+            var copied: Int32 = 0
+            let result = sqlite3_wal_checkpoint_v2(connection, nil, mode, nil, &copied)
             let elapsed = monotonicNanoseconds() - started
             let error = result == SQLITE_OK || result == SQLITE_BUSY ? nil : String(cString: sqlite3_errmsg(connection))
             condition.lock()
             status.checkpoints += 1
             if mode == SQLITE_CHECKPOINT_RESTART { status.restarts += 1 }
-            status.record(nanoseconds: elapsed)
+            status.record(nanoseconds: elapsed, pages: copied)
             if let error { status.lastError = error }
         }
     }
@@ -156,12 +182,14 @@ public struct WALStatus: Sendable {
     public var checkpoints = 0
     public var restarts = 0
     public var applyThreadCheckpoints = 0
-    /// The longest checkpoint, on either thread.
+    /// The longest checkpoint, on either thread, and the WAL pages found copied after each one, summed.
     public var maxCheckpointMicroseconds: Int64 = 0
+    public var pagesCheckpointed = 0
     public var lastError: String?
 
-    mutating func record(nanoseconds: Int64) {
+    mutating func record(nanoseconds: Int64, pages: Int32) {
         maxCheckpointMicroseconds = max(maxCheckpointMicroseconds, nanoseconds / 1000)
+        pagesCheckpointed += Int(max(0, pages))
     }
 
     public var json: JSONValue {
@@ -169,7 +197,7 @@ public struct WALStatus: Sendable {
             "walBytes": .int(Int64(walBytes)), "maxWalBytes": .int(Int64(maxWALBytes)),
             "checkpoints": .int(Int64(checkpoints)), "restarts": .int(Int64(restarts)),
             "applyThreadCheckpoints": .int(Int64(applyThreadCheckpoints)),
-            "maxCheckpointUs": .int(maxCheckpointMicroseconds),
+            "maxCheckpointUs": .int(maxCheckpointMicroseconds), "pagesCheckpointed": .int(Int64(pagesCheckpointed)),
         ]
         if let lastError { object["lastError"] = .string(lastError) }
         return .object(object)
