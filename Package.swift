@@ -73,6 +73,7 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "WireProtocol", "EventStore", "Subscription",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -81,49 +81,59 @@ public final class HistoryProjection: SQLiteProjection {
     }
 
     private func applyCreated(_ event: RecordedEvent, _ db: Database) throws {
-        guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
-            let userId = data.string("userId"), let amountCents = data.int("amountCents")
+        guard let data = OrdersEventFields(event), data.hasString(.orderId), data.hasString(.userId),
+            let amountCents = data.int(.amountCents)
         else { return }
         let month = HistoryMonth(epochNanoseconds: event.recordedAt).text
-        let insertOrder = try db.cachedStatement(
-            sql: """
-                INSERT OR IGNORE INTO bucket_orders (month, user_id, position, order_id, amount_cents, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """)
-        insertOrder.setUncheckedArguments([month, userId, event.position, orderId, amountCents, event.recordedAt])
-        try insertOrder.execute()
+        let insertOrder = try RawStatement(db, sql: """
+            INSERT OR IGNORE INTO bucket_orders (month, user_id, position, order_id, amount_cents, created_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        insertOrder.bind(month, at: 1)
+        insertOrder.bind(.userId, of: data, at: 2)
+        insertOrder.bind(event.position, at: 3)
+        insertOrder.bind(.orderId, of: data, at: 4)
+        insertOrder.bind(amountCents, at: 5)
+        insertOrder.bind(event.recordedAt, at: 6)
+        try insertOrder.run()
         guard db.changesCount == 1 else { return }  // created twice: the first one counts
-        let addToBucket = try db.cachedStatement(
-            sql: """
-                INSERT INTO buckets (month, user_id, count, total_cents, cancelled_count, cancelled_cents)
-                VALUES (?, ?, 1, ?, 0, 0)
-                ON CONFLICT (month, user_id) DO UPDATE SET count = count + 1, total_cents = total_cents + excluded.total_cents
-                """)
-        addToBucket.setUncheckedArguments([month, userId, amountCents])
-        try addToBucket.execute()
+        let addToBucket = try RawStatement(db, sql: """
+            INSERT INTO buckets (month, user_id, count, total_cents, cancelled_count, cancelled_cents)
+            VALUES (?, ?, 1, ?, 0, 0)
+            ON CONFLICT (month, user_id) DO UPDATE SET count = count + 1, total_cents = total_cents + excluded.total_cents
+            """)
+        addToBucket.bind(month, at: 1)
+        addToBucket.bind(.userId, of: data, at: 2)
+        addToBucket.bind(amountCents, at: 3)
+        try addToBucket.run()
     }
 
     private func applyCancelled(_ event: RecordedEvent, _ db: Database) throws {
-        guard let data = OrdersEventFields(event), let orderId = data.string("orderId") else { return }
+        guard let data = OrdersEventFields(event), data.hasString(.orderId) else { return }
         // The bucket is the order's creation month and user, whatever the cancellation says.
-        let findOrder = try db.cachedStatement(
-            sql: "SELECT month, user_id, position, amount_cents FROM bucket_orders WHERE order_id = ? AND cancelled = 0")
-        guard let row = try Row.fetchOne(findOrder, arguments: [orderId]) else { return }
-        let month: String = row[0]
-        let userId: String = row[1]
-        let position: Int64 = row[2]
-        let amountCents: Int64 = row[3]
-        let markOrder = try db.cachedStatement(
-            sql: "UPDATE bucket_orders SET cancelled = 1 WHERE month = ? AND user_id = ? AND position = ?")
-        markOrder.setUncheckedArguments([month, userId, position])
-        try markOrder.execute()
-        let addCancelled = try db.cachedStatement(
-            sql: """
-                UPDATE buckets SET cancelled_count = cancelled_count + 1, cancelled_cents = cancelled_cents + ?
-                WHERE month = ? AND user_id = ?
-                """)
-        addCancelled.setUncheckedArguments([amountCents, month, userId])
-        try addCancelled.execute()
+        let findOrder = try RawStatement(
+            db, sql: "SELECT month, user_id, position, amount_cents FROM bucket_orders WHERE order_id = ? AND cancelled = 0")
+        findOrder.bind(.orderId, of: data, at: 1)
+        defer { findOrder.reset() }
+        guard try findOrder.step() else { return }
+        let month = findOrder.string(0)
+        let userId = findOrder.string(1)
+        let position = findOrder.int64(2)
+        let amountCents = findOrder.int64(3)
+        findOrder.reset()
+        let markOrder = try RawStatement(db, sql: "UPDATE bucket_orders SET cancelled = 1 WHERE month = ? AND user_id = ? AND position = ?")
+        markOrder.bind(month, at: 1)
+        markOrder.bind(userId, at: 2)
+        markOrder.bind(position, at: 3)
+        try markOrder.run()
+        let addCancelled = try RawStatement(db, sql: """
+            UPDATE buckets SET cancelled_count = cancelled_count + 1, cancelled_cents = cancelled_cents + ?
+            WHERE month = ? AND user_id = ?
+            """)
+        addCancelled.bind(amountCents, at: 1)
+        addCancelled.bind(month, at: 2)
+        addCancelled.bind(userId, at: 3)
+        try addCancelled.run()
     }
 
     /// Answers `monthly {userId, from, to}`.

@@ -9,8 +9,11 @@ extension OrdersProjection {
     /// Largest `offset`: deep paging by offset costs a scan of the skipped rows.
     static let maxOffset: Int64 = 100_000
 
-    static let orderColumns =
-        "order_id, user_id, user_state, status, amount_cents, description, created_at, updated_at"
+    /// A row's columns, from `ordersWithState` (the user's state joined in).
+    static let orderColumns = """
+        orders.order_id, orders.user_id, users.state, orders.status, orders.amount_cents, orders.description,
+        orders.created_at, orders.updated_at
+        """
 
     /// Answers one query (see the type's documentation for the schema).
     ///
@@ -42,7 +45,7 @@ extension OrdersProjection {
         let orderId = try params.fields.id("orderId")
         return try model.read { db in
             let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM orders WHERE order_id = ?"),
+                db.cachedStatement(sql: "SELECT \(Self.orderColumns) FROM \(Self.ordersWithState) WHERE orders.order_id = ?"),
                 arguments: [orderId])
             return row.map(Self.json) ?? .null
         }
@@ -53,16 +56,17 @@ extension OrdersProjection {
         let userState = try params.optionalFilter("userState")
         let ascending = try params.choice("order", ["amountDesc", "amountAsc"]) == "amountAsc"
         let (limit, offset) = try page(params)
-        // Both keys run the same way so the index (status, user_state, amount_cents, order_id)
-        // serves the order; amountDesc is exactly amountAsc reversed.
+        // Both keys run the same way so the index (status, amount_cents, order_id, user_id)
+        // serves the order; amountDesc is exactly amountAsc reversed. A `userState` filter walks
+        // that index and looks each order's user up (the state is not in the order's row).
         let direction = ascending ? "ASC" : "DESC"
-        var sql = "SELECT \(Self.orderColumns) FROM orders WHERE status = ?"
+        var sql = "SELECT \(Self.orderColumns) FROM \(Self.ordersWithState) WHERE orders.status = ?"
         var arguments: StatementArguments = [status]
         if let userState {
-            sql += " AND user_state = ?"
+            sql += " AND users.state = ?"
             arguments += [userState]
         }
-        sql += " ORDER BY amount_cents \(direction), order_id \(direction) LIMIT ? OFFSET ?"
+        sql += " ORDER BY orders.amount_cents \(direction), orders.order_id \(direction) LIMIT ? OFFSET ?"
         arguments += [limit + 1, offset]
         return try model.read { db in
             try Self.page(Row.fetchAll(db.cachedStatement(sql: sql), arguments: arguments), limit: limit, offset: offset)
@@ -75,8 +79,8 @@ extension OrdersProjection {
         return try model.read { db in
             let rows = try Row.fetchAll(
                 db.cachedStatement(sql: """
-                    SELECT \(Self.orderColumns) FROM orders WHERE user_id = ?
-                    ORDER BY created_at, order_id LIMIT ? OFFSET ?
+                    SELECT \(Self.orderColumns) FROM \(Self.ordersWithState) WHERE orders.user_id = ?
+                    ORDER BY orders.created_at, orders.order_id LIMIT ? OFFSET ?
                     """),
                 arguments: [userId, limit + 1, offset])
             return Self.page(rows, limit: limit, offset: offset)

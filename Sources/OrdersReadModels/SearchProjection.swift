@@ -67,24 +67,32 @@ public final class SearchProjection: SQLiteProjection {
     public func apply(_ event: RecordedEvent, _ db: Database) throws {
         switch event.type {
         case "OrderCreated":
-            guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
-                let userId = data.string("userId"), let amountCents = data.int("amountCents"),
-                let description = data.string("description")
+            guard let data = OrdersEventFields(event), data.hasString(.orderId), data.hasString(.userId),
+                let amountCents = data.int(.amountCents), data.hasString(.description)
             else { return }
             // The first OrderCreated of an order wins; a repeat (not possible in the domain) is ignored.
-            try db.cachedStatement(sql: """
+            let insert = try RawStatement(db, sql: """
                 INSERT INTO search_orders (order_id, user_id, status, amount_cents, description)
                 VALUES (?, ?, 'payment_pending', ?, ?) ON CONFLICT (order_id) DO NOTHING
-                """).execute(arguments: [orderId, userId, amountCents, description])
+                """)
+            insert.bind(.orderId, of: data, at: 1)
+            insert.bind(.userId, of: data, at: 2)
+            insert.bind(amountCents, at: 3)
+            insert.bind(.description, of: data, at: 4)
+            try insert.run()
             guard db.changesCount == 1 else { return }
-            try db.cachedStatement(sql: "INSERT INTO search_fts (rowid, description) VALUES (?, ?)")
-                .execute(arguments: [db.lastInsertedRowID, description])
+            let index = try RawStatement(db, sql: "INSERT INTO search_fts (rowid, description) VALUES (?, ?)")
+            index.bind(db.lastInsertedRowID, at: 1)
+            index.bind(.description, of: data, at: 2)
+            try index.run()
         case "PaymentConfirmed", "OrderShipped", "OrderCancelled":
-            guard let data = OrdersEventFields(event), let orderId = data.string("orderId"),
+            guard let data = OrdersEventFields(event), data.hasString(.orderId),
                 let status = OrdersEventFields.status(after: event.type)
             else { return }
-            try db.cachedStatement(sql: "UPDATE search_orders SET status = ? WHERE order_id = ?")
-                .execute(arguments: [status, orderId])
+            let update = try RawStatement(db, sql: "UPDATE search_orders SET status = ? WHERE order_id = ?")
+            update.bind(status, at: 1)
+            update.bind(.orderId, of: data, at: 2)
+            try update.run()
         default:
             return
         }

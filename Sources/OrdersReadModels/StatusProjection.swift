@@ -12,6 +12,11 @@ import WireProtocol
 /// the snapshot's checkpoint and the runtime replays the rest from the log, which gives an
 /// exactly-once effect without writing on every batch.
 ///
+/// A snapshot is encoded and written on a thread of its own from a copy-on-write copy of the
+/// state, so the apply thread pays only for copying the maps when it next changes them; and it
+/// is taken every `max(snapshotEvery, number of orders)` events, so its cost per event stays
+/// constant as the model grows.
+///
 /// Applying an event:
 /// - `OrderCreated` adds the order (status `payment_pending`) and appends it to its user's list;
 /// - `PaymentConfirmed`, `OrderShipped`, `OrderCancelled` set the status (`paid`, `shipped`,
@@ -34,7 +39,8 @@ public final class StatusProjection: Projection {
     public let directory: String
     /// `<directory>/status.snapshot`.
     public let snapshotPath: String
-    /// A snapshot is written once at least this many events were applied since the last one.
+    /// A snapshot is written once at least this many events (or, when more, as many events as
+    /// there are orders) were applied since the last one.
     public let snapshotEvery: Int
 
     private var orders: [String: StatusOrderEntry] = [:]
@@ -42,6 +48,9 @@ public final class StatusProjection: Projection {
     private var appliedPosition: Int64 = 0
     private var eventsSinceSnapshot = 0
     private var snapshotPosition: Int64 = 0
+    /// Writes snapshots in the background, one at a time.
+    private let snapshotWriter = DispatchQueue(label: "status-snapshot")
+    private let writerState = LockedSnapshotState()
 
     /// Opens the model in `directory` (created if needed), loading `status.snapshot` if present.
     ///
@@ -66,30 +75,58 @@ public final class StatusProjection: Projection {
     /// The checkpoint of the state in memory: the snapshot's at open, then the last `apply`'s.
     public func checkpoint() throws -> Int64 { appliedPosition }
 
-    /// Applies `events` in memory and moves the checkpoint to `position`; writes a snapshot when
-    /// `snapshotEvery` events have been applied since the last one.
+    /// Applies `events` in memory and moves the checkpoint to `position`; starts writing a
+    /// snapshot in the background when one is due (see the type's notes).
     ///
     /// Events at or below the checkpoint are skipped (they are already in the state).
-    /// - Throws: `StatusSnapshotError` when a due snapshot cannot be written. The state in memory
-    ///   is already updated and consistent with its checkpoint; the next snapshot retries.
+    /// - Throws: `StatusSnapshotError` when the last background snapshot could not be written,
+    ///   before applying anything; the next snapshot retries.
     public func apply(_ events: [RecordedEvent], through position: Int64) throws {
+        if let failure = writerState.takeFailure() {
+            eventsSinceSnapshot = max(eventsSinceSnapshot, snapshotEvery)  // due again
+            throw failure
+        }
         for event in events where event.position > appliedPosition {
             applyEvent(event)
         }
         eventsSinceSnapshot += events.count
         appliedPosition = max(appliedPosition, position)
-        if eventsSinceSnapshot >= snapshotEvery {
-            try saveSnapshot()
+        if eventsSinceSnapshot >= max(snapshotEvery, orders.count), !writerState.isWriting {
+            startSnapshot()
         }
+    }
+
+    /// Hands a copy of the state to the snapshot thread.
+    private func startSnapshot() {
+        let (checkpoint, orders, userOrders) = (appliedPosition, orders, userOrders)
+        let (path, directory, state) = (snapshotPath, directory, writerState)
+        snapshotPosition = appliedPosition
+        eventsSinceSnapshot = 0
+        state.started()
+        snapshotWriter.async {
+            let bytes = StatusSnapshot.encode(checkpoint: checkpoint, orders: orders, userOrders: userOrders)
+            do {
+                try StatusSnapshot.save(bytes, path: path, directory: directory)
+                state.finished(nil)
+            } catch {
+                state.finished(error)
+            }
+        }
+    }
+
+    /// Waits until the snapshot being written in the background (if any) is on disk.
+    public func finishSnapshotWrites() {
+        snapshotWriter.sync {}
     }
 
     private func applyEvent(_ event: RecordedEvent) {
         // Type first, so that events this model ignores cost no JSON parse.
         guard let status = StatusOrderState(eventType: event.type),
-            let data = OrdersEventFields(event), let orderId = data.string("orderId"), let userId = data.string("userId")
+            let data = OrdersEventFields(event), let orderId = data.string(.orderId), let userId = data.string(.userId)
         else { return }
-        if orders[orderId] != nil {
-            orders[orderId]!.status = status
+        // One hash of the id for a known order: update in place through its index.
+        if let index = orders.index(forKey: orderId) {
+            orders.values[index].status = status
         } else {
             orders[orderId] = StatusOrderEntry(status: status, userId: userId)
             userOrders[userId, default: []].append(orderId)
@@ -97,11 +134,14 @@ public final class StatusProjection: Projection {
     }
 
     /// Writes the whole state and its checkpoint to `status.snapshot` atomically (temporary file,
-    /// fsync, rename, fsync of the directory). Does nothing when the checkpoint has not moved since
-    /// the last snapshot. The runtime calls it on clean shutdown.
+    /// fsync, rename, fsync of the directory), on the calling thread, after any background write.
+    /// Does nothing when the checkpoint has not moved since the last snapshot. The runtime calls
+    /// it on clean shutdown.
     ///
     /// - Throws: `StatusSnapshotError.io` naming the file and the failed call.
     public func saveSnapshot() throws {
+        finishSnapshotWrites()
+        if writerState.takeFailure() != nil { eventsSinceSnapshot = max(eventsSinceSnapshot, 1) }
         if appliedPosition == snapshotPosition && eventsSinceSnapshot == 0 { return }
         let bytes = StatusSnapshot.encode(checkpoint: appliedPosition, orders: orders, userOrders: userOrders)
         try StatusSnapshot.save(bytes, path: snapshotPath, directory: directory)
@@ -116,6 +156,8 @@ public final class StatusProjection: Projection {
 
     /// Empties the model, sets the checkpoint to 0 and deletes the snapshot.
     public func reset() throws {
+        finishSnapshotWrites()
+        _ = writerState.takeFailure()
         orders = [:]
         userOrders = [:]
         appliedPosition = 0
@@ -172,4 +214,30 @@ public final class StatusProjection: Projection {
 
     /// Number of orders in memory (for tests and benchmarks).
     public var orderCount: Int { orders.count }
+}
+
+/// Whether a background snapshot is being written and how the last one failed, shared by the
+/// apply thread and the snapshot thread.
+private final class LockedSnapshotState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var writing = false
+    private var failure: (any Error)?
+
+    var isWriting: Bool { lock.withLock { writing } }
+
+    func started() { lock.withLock { writing = true } }
+
+    func finished(_ error: (any Error)?) {
+        lock.withLock {
+            writing = false
+            if let error { failure = error }
+        }
+    }
+
+    func takeFailure() -> (any Error)? {
+        lock.withLock {
+            defer { failure = nil }
+            return failure
+        }
+    }
 }

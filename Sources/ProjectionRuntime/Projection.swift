@@ -45,9 +45,14 @@ public protocol Projection: AnyObject {
 
     /// The query names this projection answers (for `UnknownQuery` messages and `health`).
     var queryNames: [String] { get }
+
+    /// What `stats` shows of the read model's own upkeep (`readModel`), e.g. its WAL; nil for nothing.
+    var statistics: JSONValue? { get }
 }
 
 extension Projection {
     /// Called once when the projector stops cleanly (after the last batch), e.g. to write a snapshot.
     public func close() throws {}
+
+    public var statistics: JSONValue? { nil }
 }

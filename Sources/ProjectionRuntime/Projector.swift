@@ -473,6 +473,7 @@ public final class Projector: @unchecked Sendable {
             members["rebuild"] = ["generation": .int(Int64(rebuild.generation)), "position": .int(progress.applied), "head": .int(progress.head)]
         }
         if let lastRebuild { members["lastRebuild"] = lastRebuild }
+        if let readModel = projection.statistics { members["readModel"] = readModel }
         return .object(members)
     }
 

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import GRDB
+import WireProtocol
 
 /// The SQLite plumbing a relational read model needs: the file, the checkpoint table, one
 /// transaction per applied batch, reset and digest.
@@ -8,12 +9,11 @@ import GRDB
 /// Durability is `synchronous=NORMAL` in WAL: a read model may lose its last transactions in a
 /// power cut, but the checkpoint goes with them, so the runtime simply replays those events.
 ///
-/// The WAL checkpoints every 16384 pages (64 MB) rather than SQLite's 1000: a batch of a thousand
-/// events touches pages all over a model's indexes, so with the default nearly every commit
-/// checkpointed (an fsync of the database file); now many batches share one checkpoint, and
-/// `journal_size_limit` truncates the WAL back afterwards.
+/// WAL checkpoints run on a thread and connection of their own (`WALCheckpointer`), never inside
+/// an apply's commit; `journal_size_limit` truncates the WAL back after one grew large.
 public final class SQLiteReadModel: @unchecked Sendable {
     public let queue: DatabaseQueue
+    private let checkpointer: WALCheckpointer
     private static let checkpointSchema =
         "CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL)"
     public let path: String
@@ -23,9 +23,15 @@ public final class SQLiteReadModel: @unchecked Sendable {
     /// Opens (creating) `<directory>/<fileName>`.
     ///
     /// - Parameters:
-    ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
     ///   - tables: the model's tables and virtual tables, dropped by `reset`.
-    public init(directory: String, fileName: String, tables: [String], schema: @escaping (Database) throws -> Void) throws {
+    ///   - schemaVersion: the layout `schema` creates (SQLite's `user_version`); a file of another
+    ///     layout is emptied (tables and checkpoint) so that the runtime rebuilds it from the log.
+    ///   - checkpoints: when the WAL is checkpointed (`WALCheckpointer`).
+    ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
+    public init(
+        directory: String, fileName: String, tables: [String], schemaVersion: Int = 0,
+        checkpoints: WALCheckpointer.Thresholds = .init(), schema: @escaping (Database) throws -> Void
+    ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = (directory as NSString).appendingPathComponent(fileName)
         var configuration = Configuration()
@@ -33,17 +39,32 @@ public final class SQLiteReadModel: @unchecked Sendable {
         configuration.prepareDatabase { db in
             try db.execute(sql: """
                 PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;
-                PRAGMA wal_autocheckpoint = 16384; PRAGMA journal_size_limit = 67108864
+                PRAGMA journal_size_limit = 67108864
                 """)
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         self.schema = schema
         self.tables = tables
         try queue.write { db in
+            if try Int.fetchOne(db, sql: "PRAGMA user_version") != schemaVersion {
+                try Self.drop(tables, db)
+                try db.execute(sql: "PRAGMA user_version = \(schemaVersion)")
+            }
             try db.execute(sql: Self.checkpointSchema)
             try schema(db)
         }
+        let pageSize = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096 }
+        checkpointer = WALCheckpointer(path: path, pageSize: pageSize, thresholds: checkpoints)
+        queue.inDatabase { db in checkpointer.install(on: db.sqliteConnection!) }
     }
+
+    deinit {
+        queue.inDatabase { db in checkpointer.uninstall(from: db.sqliteConnection!) }
+        checkpointer.stop()
+    }
+
+    /// The WAL's size and its checkpoints so far.
+    public var walStatus: WALStatus { checkpointer.currentStatus }
 
     /// Runs a read on the model's connection.
     ///
@@ -65,15 +86,20 @@ public final class SQLiteReadModel: @unchecked Sendable {
             try db.execute(sql: "INSERT INTO checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position",
                            arguments: [position])
         }
+        queue.inDatabase { db in checkpointer.checkpointIfOverdue(db.sqliteConnection!) }
     }
 
     /// Drops every table and the checkpoint, then recreates the schema.
     public func reset() throws {
         try queue.write { db in
-            for table in tables + ["checkpoint"] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
+            try Self.drop(tables, db)
             try db.execute(sql: Self.checkpointSchema)
             try schema(db)
         }
+    }
+
+    private static func drop(_ tables: [String], _ db: Database) throws {
+        for table in tables + ["checkpoint"] { try db.execute(sql: "DROP TABLE IF EXISTS \(table)") }
     }
 
     /// A digest of the rows of each `SELECT` (which must order its rows), in order.
@@ -132,4 +158,6 @@ extension SQLiteProjection {
     }
 
     public func reset() throws { try model.reset() }
+
+    public var statistics: JSONValue? { ["wal": model.walStatus.json] }
 }

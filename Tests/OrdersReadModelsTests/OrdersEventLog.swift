@@ -62,6 +62,29 @@ struct OrdersEventLog {
         ])
     }
 
+    /// The same mix as `scripts/bench-projectors`' `populate`, in its order: 10,000 users; orders
+    /// created, half paid, most of those shipped; then address changes.
+    static func benchProjectors(events: Int) -> OrdersEventLog {
+        var log = OrdersEventLog()
+        let users = 10_000
+        let words = ["red", "blue", "green", "running", "shoes", "jacket", "hat", "wool", "rain", "trail", "lamp", "socks"]
+        for user in 0..<users { log.register("u\(user)", name: "User \(user)", state: "S\(user % 50)") }
+        let orders = max(1, (events - users) / 2)
+        for order in 0..<orders {
+            let description = (0..<4).map { words[(order * 7 + $0) % words.count] }.joined(separator: " ")
+            log.place("o-1-\(order)", user: "u\(order % users)", amountCents: Int64(100 + order % 10_000), description)
+        }
+        let paid = orders / 2
+        for order in 0..<paid { log.pay("o-1-\(order)", user: "u\(order % users)") }
+        let remaining = max(0, events - users - orders - paid)
+        let shipped = min(paid, remaining * 3 / 4)
+        for order in 0..<shipped { log.ship("o-1-\(order)", user: "u\(order % users)") }
+        for move in 0..<max(0, remaining - shipped) {
+            log.move("u\(move % users)", from: "S\(move % 50)", to: "S\((move + 1) % 50)")
+        }
+        return log
+    }
+
     /// The seed scenario: users in California and elsewhere, orders of various amounts, some
     /// paid, some shipped, one cancelled.
     ///

@@ -143,6 +143,7 @@ import WireProtocol
             try live.apply(Array(log.events[0..<3]), through: 3)  // reaches snapshotEvery: snapshot at 3
             try live.apply(Array(log.events[3..<5]), through: 5)  // 2 more: memory only
             #expect(try live.checkpoint() == 5)
+            live.finishSnapshotWrites()
 
             // What a crash would leave: the snapshot's state and checkpoint, nothing after it.
             let reopened = try StatusProjection(directory: directory, snapshotEvery: 3)

@@ -7,14 +7,15 @@ import GRDBSQLite
 /// A cached GRDB statement driven through the SQLite C API.
 ///
 /// GRDB's `StatementArguments` box every value and copy every blob into `Data`; at a few
-/// microseconds per event that is most of the budget, so the hot paths bind and read raw.
-/// Every use ends with `reset()` so the statement goes back to GRDB's cache clean.
-struct RawStatement {
-    let statement: Statement
+/// microseconds per event that is most of the budget, so the hot paths (the store's index, the
+/// read models' apply) bind and read raw. Every use ends with `reset()` so the statement goes
+/// back to GRDB's cache clean.
+public struct RawStatement {
+    public let statement: Statement
     private let handle: SQLiteStatement
     private let connection: SQLiteConnection?
 
-    init(_ db: Database, sql: String) throws {
+    public init(_ db: Database, sql: String) throws {
         statement = try db.cachedStatement(sql: sql)
         handle = statement.sqliteStatement
         connection = db.sqliteConnection
@@ -22,20 +23,27 @@ struct RawStatement {
 
     // MARK: Binding (1-based indexes, as in SQLite)
 
-    func bind(_ value: Int64, at index: Int32) {
+    public func bind(_ value: Int64, at index: Int32) {
         sqlite3_bind_int64(handle, index, value)
     }
 
-    func bind(_ value: String, at index: Int32) {
+    public func bind(_ value: String, at index: Int32) {
         var value = value
-        value.withUTF8 { bytes in
-            // A zero-length text still needs a non-null pointer, or SQLite binds NULL.
-            let start = UnsafeRawPointer(bytes.baseAddress ?? emptyBytes).assumingMemoryBound(to: CChar.self)
-            _ = sqlite3_bind_text(handle, index, start, Int32(bytes.count), sqliteTransient)
-        }
+        value.withUTF8 { bind(text: $0, at: index) }
     }
 
-    func bind(_ value: [UInt8], at index: Int32) {
+    /// Binds UTF-8 bytes as text (copied now, so they need not outlive the call).
+    public func bind(text bytes: UnsafeBufferPointer<UInt8>, at index: Int32) {
+        // A zero-length text still needs a non-null pointer, or SQLite binds NULL.
+        let start = UnsafeRawPointer(bytes.baseAddress ?? emptyBytes).assumingMemoryBound(to: CChar.self)
+        _ = sqlite3_bind_text(handle, index, start, Int32(bytes.count), sqliteTransient)
+    }
+
+    public func bindNull(at index: Int32) {
+        sqlite3_bind_null(handle, index)
+    }
+
+    public func bind(_ value: [UInt8], at index: Int32) {
         value.withUnsafeBufferPointer { bytes in
             // An empty array has no base address and sqlite3_bind_blob(NULL) would store NULL,
             // not an empty blob.
@@ -43,7 +51,7 @@ struct RawStatement {
         }
     }
 
-    func bindOptional(_ value: [UInt8]?, at index: Int32) {
+    public func bindOptional(_ value: [UInt8]?, at index: Int32) {
         if let value {
             bind(value, at: index)
         } else {
@@ -51,7 +59,7 @@ struct RawStatement {
         }
     }
 
-    func bind(_ value: UUID, at index: Int32) {
+    public func bind(_ value: UUID, at index: Int32) {
         withUnsafeBytes(of: value.uuid) { bytes in
             _ = sqlite3_bind_blob(handle, index, bytes.baseAddress, 16, sqliteTransient)
         }
@@ -60,7 +68,7 @@ struct RawStatement {
     // MARK: Stepping
 
     /// Steps once: true when a row is available, false when done.
-    func step() throws -> Bool {
+    public func step() throws -> Bool {
         let code = sqlite3_step(handle)
         switch code {
         case SQLITE_ROW: return true
@@ -70,13 +78,13 @@ struct RawStatement {
     }
 
     /// Steps a statement that returns no row.
-    func run() throws {
+    public func run() throws {
         defer { reset() }
         _ = try step()
     }
 
     /// Resets the statement and clears its bindings, so no pointer outlives the call.
-    func reset() {
+    public func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
@@ -88,27 +96,27 @@ struct RawStatement {
 
     // MARK: Columns (0-based indexes, as in SQLite)
 
-    func isNull(_ column: Int32) -> Bool {
+    public func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(handle, column) == SQLITE_NULL
     }
 
-    func int64(_ column: Int32) -> Int64 {
+    public func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(handle, column)
     }
 
-    func string(_ column: Int32) -> String {
+    public func string(_ column: Int32) -> String {
         guard let text = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self)
     }
 
-    func bytes(_ column: Int32) -> [UInt8] {
+    public func bytes(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let blob = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: blob, count: count))
     }
 
-    func uuid(_ column: Int32) -> UUID? {
+    public func uuid(_ column: Int32) -> UUID? {
         guard sqlite3_column_bytes(handle, column) == 16, let blob = sqlite3_column_blob(handle, column) else {
             return nil
         }

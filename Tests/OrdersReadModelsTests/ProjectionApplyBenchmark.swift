@@ -1,0 +1,54 @@
+import EventStore
+import Foundation
+import OrdersReadModels
+import ProjectionRuntime
+import Testing
+
+/// Apply alone — no sockets, no feed — for each of the four read models, over a log shaped like
+/// `scripts/bench-projectors`' (10,000 users; orders created, half paid, most of those shipped;
+/// then address changes, each user's ~N/20 orders behind them). Prints events per CPU-second
+/// rather than asserting a rate. Run in release:
+///
+///     PRISM_BENCHMARK=1 swift test -c release --filter ProjectionApplyBenchmark
+///
+/// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
+/// a comma-separated subset (`orders,search,status,history`), e.g. to profile one model.
+@Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
+struct ProjectionApplyBenchmark {
+    static let environment = ProcessInfo.processInfo.environment
+    static let eventCount = environment["PRISM_BENCHMARK_EVENTS"].flatMap { Int($0) } ?? 400_000
+    static let batchSize = 1000
+    static let log = OrdersEventLog.benchProjectors(events: eventCount)
+
+    static func selected(_ name: String) -> Bool {
+        guard let models = environment["PRISM_BENCHMARK_MODELS"] else { return true }
+        return models.split(separator: ",").contains { $0 == name }
+    }
+
+    /// Applies the log to `projection` in batches of `batchSize`, as the runtime does (one
+    /// transaction each, only the projection's category), and prints the rates.
+    static func measure<P: Projection>(_ name: String, _ make: (String) throws -> P) throws {
+        guard selected(name) else { return }
+        try OrdersTestSupport.withModel(make) { projection, _ in
+            let delivered = log.events.filter { projection.category == nil || $0.category == projection.category }
+            let seconds = try historyStatusSeconds {
+                var start = 0
+                while start < delivered.count {
+                    let end = min(start + batchSize, delivered.count)
+                    try projection.apply(Array(delivered[start..<end]), through: delivered[end - 1].position)
+                    start = end
+                }
+            }
+            print("\(name): \(historyStatusRate(delivered.count, seconds)) (batches of \(batchSize))")
+            if let statistics = projection.statistics { print("\(name) read model: \(statistics.jsonString)") }
+        }
+    }
+
+    @Test func applyRates() throws {
+        print("ProjectionApplyBenchmark: \(Self.log.events.count) events")
+        try Self.measure("orders", OrdersProjection.init(directory:))
+        try Self.measure("search", SearchProjection.init(directory:))
+        try Self.measure("status") { try StatusProjection(directory: $0) }
+        try Self.measure("history", HistoryProjection.init(directory:))
+    }
+}
