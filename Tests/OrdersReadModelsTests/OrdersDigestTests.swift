@@ -4,8 +4,9 @@ import WireProtocol
 import Testing
 
 /// The orders model's digest and answers are the same function of the events across layouts:
-/// these values were computed by the layout that kept each user's state in every order row
-/// (before layout 2), and layout 2 must give them too.
+/// the answers were computed by the layout that kept each user's state in every order row
+/// (before layout 2), and layout 2 must give them too. The digests were recomputed when they came
+/// to cover `status_counts` too (whose counts the `countByStatus` answers check).
 struct OrdersDigestTests {
     /// The seed, plus the corners of user state: orders before their user, an address change of
     /// an unknown user, moves back and forth, a repeated creation and payments of unknown orders.
@@ -59,11 +60,13 @@ struct OrdersDigestTests {
     }
 
     @Test func cornerLogDigest() throws {
-        #expect(try Self.digest(Self.cornerLog()) == "4b20be9a990e0ea3")
+        let digest = try Self.digest(Self.cornerLog())
+        #expect(digest == "77d589673fc977ab")
     }
 
     @Test func benchmarkShapedLogDigest() throws {
         let log = OrdersEventLog.benchProjectors(events: 30_000)
-        #expect(try Self.digest(log, batchSizes: [1000]) == "f3e441cde33d3d5d")
+        let digest = try Self.digest(log, batchSizes: [1000])
+        #expect(digest == "bc49226629e388ca")
     }
 }
