@@ -7,9 +7,10 @@ import Testing
 /// Apply alone — no sockets, no feed — for each of the four read models, over a log shaped like
 /// `scripts/bench-projectors`' (10,000 users; orders created, half paid, most of those shipped;
 /// then address changes, each user's ~N/20 orders behind them). Prints events per CPU-second
-/// rather than asserting a rate. Run in release:
+/// rather than asserting a rate. Run in release (`-enable-testing`: another test target uses
+/// `@testable`):
 ///
-///     PRISM_BENCHMARK=1 swift test -c release --filter ProjectionApplyBenchmark
+///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
 /// a comma-separated subset (`orders,search,status,history`), e.g. to profile one model.
