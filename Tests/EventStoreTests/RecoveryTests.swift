@@ -129,6 +129,30 @@ import Testing
         }
     }
 
+    /// Garbage from inside the last group's zero padding on: the padding lies outside every
+    /// checksum, so that group is whole and kept (it may have been acknowledged); what follows it is cut.
+    @Test func garbageFromInsideTheLastGroupsPaddingKeepsThatGroup() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.appending("data")
+            let store = try EventStore(directory: path, options: .small())
+            var acknowledged = try Self.appendAcknowledged(store, groups: 3)
+            acknowledged += try store.append("padded-1", .any, [event(bytes: 1)])
+            try store.close()
+            let last = try #require(try logGroups(in: path).last)
+            let recordsEnd = last.recordOffsets[0] + LogFormat.recordLength(last.events[0])
+            try #require(last.end - recordsEnd >= 2, "the last group ends in padding")
+            var random = SeededGenerator(seed: 3)
+            let garbage = (0..<300).map { _ in UInt8.random(in: 1...255, using: &random) }
+            try writeBytes(segmentPath(path, 1), garbage, at: recordsEnd + 1)
+
+            let recovered = try Self.expectRecovered(path, acknowledged: acknowledged)
+            defer { try? recovered.close() }
+            let cut = try #require(recovered.cutTail)
+            #expect(cut.location == LogLocation(segment: 1, offset: last.end))
+            #expect(cut.bytes == recordsEnd + 1 + 300 - last.end)
+        }
+    }
+
     /// Where to flip a byte in the third of six groups: its magic, its header checksum, a record.
     @Test(arguments: [0, 29, 100])
     func aBitFlipInAnAcknowledgedGroupFollowedByValidOnesIsRefused(offsetInGroup: Int) throws {

@@ -5,9 +5,11 @@ import Testing
 import WireProtocol
 
 /// Torn tails with real processes: appends under load, `kill -9`, then the bytes after the last
-/// acknowledged group cut (zeroed) or garbled from a random offset to the end of the data, as a
-/// crash that tore the unsynced tail would leave them. Each restart must recover every
-/// acknowledged event, and exactly the whole groups before the damage.
+/// acknowledged group's records cut (zeroed) or garbled from a random offset to the end of the
+/// data, as a crash that tore the unsynced tail would leave them. Each restart must recover every
+/// acknowledged event, and exactly the groups whose records lie wholly before the damage: a
+/// group's zero padding is outside its checksums, so damage that starts there leaves it whole.
+/// Half the trials start the damage inside some group's padding, where a random offset rarely lands.
 ///
 /// 10 trials here; `scripts/soak` runs 100 (`PRISM_TORN_TAIL_TRIALS=100`).
 @Suite(.serialized) struct TornTailTests {
@@ -36,27 +38,38 @@ import WireProtocol
         let acknowledged = load.sent.compactMap(\.acknowledgedPositions).flatMap { $0 }
         let lastAcknowledged = try #require(acknowledged.max())
 
-        // The damage starts anywhere from the end of the last acknowledged group to a little past
-        // the end of the data, and runs to the end of the data.
+        // The damage starts anywhere from the end of the last acknowledged group's records to a
+        // little past the end of the data (or inside a group's padding), and runs to the end of the data.
         let directory = node.dataDirectory.path
         let groups = try LogReader(directory: directory).groups
         let acknowledgedGroup = try #require(groups.firstIndex { $0.lastPosition >= lastAcknowledged })
         let lastSegment = try #require(groups.last?.segment)
-        let fromGroup = groups[acknowledgedGroup].segment == lastSegment ? acknowledgedGroup : groups.firstIndex { $0.segment == lastSegment }!
-        let low = groups[acknowledgedGroup].segment == lastSegment ? groups[acknowledgedGroup].end : LogFormatProbe.segmentHeaderLength
+        let inLastSegment = groups[acknowledgedGroup].segment == lastSegment
+        let fromGroup = inLastSegment ? acknowledgedGroup : groups.firstIndex { $0.segment == lastSegment }!
+        let segmentBytes = try Data(contentsOf: URL(fileURLWithPath: lastSegment))
+        let exposed = groups[fromGroup...].map { LogFormatProbe.TailGroup($0, in: segmentBytes) }
+        let low = inLastSegment ? exposed[0].recordsEnd : LogFormatProbe.segmentHeaderLength
         let dataEnd = groups.last!.end
-        let damageAt = Int.random(in: low...(dataEnd + 512), using: &random)
+        let paddings = exposed.map(\.padding).filter { !$0.isEmpty }
+        let damageAt = if trial % 4 >= 2, let padding = paddings.randomElement(using: &random) {
+            Int.random(in: padding, using: &random)
+        } else {
+            Int.random(in: low...(dataEnd + 512), using: &random)
+        }
         let garble = trial % 2 == 1
         try damage(lastSegment, from: damageAt, to: max(dataEnd, damageAt + 1), garble: garble, random: &random)
-        let survivors = groups[fromGroup...].filter { $0.segment == lastSegment && $0.end <= damageAt }
-        let expectedHead = survivors.last?.lastPosition ?? (groups[..<fromGroup].last?.lastPosition ?? 0)
+        let survivors = exposed.filter { $0.recordsEnd <= damageAt }
+        let expectedHead = survivors.last?.span.lastPosition ?? (groups[..<fromGroup].last?.lastPosition ?? 0)
+        let landed = exposed.first { $0.span.offset <= damageAt && damageAt < $0.span.end }.map { group in
+            "in the \(group.padding.contains(damageAt) ? "padding" : "records") of the group at \(group.span.offset) (records end at \(group.recordsEnd))"
+        } ?? "past the groups"
 
         try node.start()
         let stored = try readAll(node.catchUpEndpoint)
         #expect(node.stop() == 0)
         let mode = garble ? "garbled" : "cut"
         #expect(stored.map(\.position) == Array(stride(from: 1, through: expectedHead, by: 1)),
-                "trial \(trial) (\(mode) at \(damageAt), data end \(dataEnd)): recovered head \(stored.last?.position ?? 0), expected \(expectedHead)")
+                "trial \(trial) (\(mode) at \(damageAt), \(landed), data end \(dataEnd)): recovered head \(stored.last?.position ?? 0), expected \(expectedHead)")
         let byPosition = Dictionary(uniqueKeysWithValues: stored.map { ($0.position, $0.id) })
         for append in load.sent {
             guard let positions = append.acknowledgedPositions else { continue }
@@ -106,9 +119,26 @@ import WireProtocol
     }
 }
 
-/// The segment header's length, as `docs/STORAGE.md` gives it (the tests know the format only from there).
+/// The log format as `docs/STORAGE.md` gives it (the tests know the format only from there).
 enum LogFormatProbe {
     static let segmentHeaderLength = 64
+    static let groupHeaderLength = 32
+
+    /// A group and where its records end: its header's body length (u32 at offset 4) after its header.
+    struct TailGroup {
+        var span: LogReader.GroupSpan
+        var recordsEnd: Int
+
+        /// - Parameter segment: the bytes of the group's segment file, read before anything damaged it.
+        init(_ span: LogReader.GroupSpan, in segment: Data) {
+            let bodyLength = segment.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: span.offset + 4, as: UInt32.self)) }
+            self.span = span
+            recordsEnd = span.offset + LogFormatProbe.groupHeaderLength + Int(bodyLength)
+        }
+
+        /// The zero padding after the records, up to the next group (0-7 bytes, outside every checksum).
+        var padding: Range<Int> { recordsEnd..<span.end }
+    }
 }
 
 /// Every event of the log through the catch-up endpoint.
