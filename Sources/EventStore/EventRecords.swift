@@ -29,6 +29,10 @@ public struct EventRecords: Sendable {
         let raw = group.bytes
         var offset = LogFormat.groupHeaderLength
         var expected = group.header.firstPosition
+        if group.resume.position <= from + 1 {
+            (expected, offset) = group.resume
+        }
+        defer { group.resume = (expected, offset) }
         while offset < raw.count && !isFull {
             let record = UnsafeRawBufferPointer(rebasing: raw[offset...])
             let length = try EventRecord.length(record)

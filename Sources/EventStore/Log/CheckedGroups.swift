@@ -33,6 +33,9 @@ final class CheckedGroup: @unchecked Sendable {
     private(set) var location = LogLocation(segment: -1, offset: 0)
     private(set) var header = LogFormat.GroupHeader(bodyLength: 0, firstPosition: 0, count: 0, bodyChecksum: 0)
     private var storage = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 8)
+    /// Where the last read of this group stopped: the record at `offset` holds `position`. A read
+    /// that continues from there starts walking there, not at the group's first record.
+    var resume: (position: Int64, offset: Int) = (0, 0)
 
     deinit { storage.deallocate() }
 
@@ -70,6 +73,7 @@ final class CheckedGroup: @unchecked Sendable {
         }
         self.header = header
         self.location = group.location
+        resume = (header.firstPosition, LogFormat.groupHeaderLength)
         position = group.position
     }
 }
