@@ -42,6 +42,7 @@ import WireProtocol
         let writeNode = try system.client.send(["query": "stats"])["result"] ?? .null
         #expect(writeNode["syncUs"]?["count"]?.intValue ?? 0 > 0, "\(writeNode)")
         #expect(writeNode["syncWaitUs"]?["count"]?.intValue ?? 0 > 0, "\(writeNode)")
+        #expect(writeNode["publishUs"]?["count"]?.intValue == writeNode["eventsAppended"]?.intValue, "\(writeNode)")
     }
 
     static func mean(_ summary: JSONValue) -> Double {

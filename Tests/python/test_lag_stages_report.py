@@ -20,7 +20,8 @@ STATS = {
                     "apply": summary(1500, 4000, 1700.0), "commit": summary(1000, 3000, 1100.0),
                     "total": summary(3200, 8000, 3520.0)},
 }
-WRITER = {"head": 10, "syncUs": summary(900, 2500, 1000.0), "syncWaitUs": summary(400, 1800, 500.0)}
+WRITER = {"head": 10, "syncUs": summary(900, 2500, 1000.0), "syncWaitUs": summary(400, 1800, 500.0),
+          "publishUs": summary(50, 700, 80.0)}
 
 
 def test_the_stages_keep_p50_p99_and_mean():
@@ -28,7 +29,8 @@ def test_the_stages_keep_p50_p99_and_mean():
     assert stages["queue"] == {"p50": 500, "p99": 2000, "mean": 600.0}
     assert list(stages) == ["network", "queue", "apply", "commit", "total"]
     assert report.write_stages(WRITER) == {"syncWait": {"p50": 400, "p99": 1800, "mean": 500.0},
-                                           "sync": {"p50": 900, "p99": 2500, "mean": 1000.0}}
+                                           "sync": {"p50": 900, "p99": 2500, "mean": 1000.0},
+                                           "publish": {"p50": 50, "p99": 700, "mean": 80.0}}
 
 
 def test_a_projector_without_stages_or_with_an_empty_stage_gives_none():
@@ -42,7 +44,7 @@ def test_the_table_has_one_row_per_model_in_milliseconds():
                           "status": {"lagUs": None, "lagStagesUs": None}},
            "writeNodeStages": report.write_stages(WRITER)}
     lines = report.stage_table(run).splitlines()
-    assert lines[0].startswith("| model | sync wait | sync | network | queue | apply | commit |")
-    assert lines[2] == "| orders | 0.40 / 1.80 | 0.90 / 2.50 | 0.10 / 0.30 | 0.50 / 2.00 | 1.50 / 4.00 | 1.00 / 3.00 " \
-                       "| 3.20 / 8.00 | 4.00 / 9.00 |"
-    assert lines[3] == "| status | 0.40 / 1.80 | 0.90 / 2.50 | – | – | – | – | – | – |"
+    assert lines[0].startswith("| model | sync wait | sync | publish | network | queue | apply | commit |")
+    assert lines[2] == "| orders | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | 0.10 / 0.30 | 0.50 / 2.00 | 1.50 / 4.00 " \
+                       "| 1.00 / 3.00 | 3.20 / 8.00 | 4.00 / 9.00 |"
+    assert lines[3] == "| status | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | – | – | – | – | – | – |"

@@ -271,6 +271,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
     run["plots"].append(plots.latency_cdf(run, results / f"latency-cdf-{run_id}.png").name)
     if not args.keep_data:
         shutil.rmtree(run_dir / "data", ignore_errors=True)
-    log(f"run {run_id}: lag stages, p50 / p99 ms (live events; sync wait per request, sync per group)\n"
+    log(f"run {run_id}: lag stages since each process's start, p50 / p99 ms (the projector stages per live event, "
+        "sync wait per request, sync per group, publish per event; network includes publish)\n"
         + report.stage_table(run))
     return run

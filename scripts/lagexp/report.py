@@ -60,7 +60,7 @@ def process_summary(rows: list[dict], t0: float, load_end: float | None) -> dict
 
 
 LAG_STAGES = ["network", "queue", "apply", "commit", "total"]
-WRITE_STAGES = {"syncWait": "syncWaitUs", "sync": "syncUs"}
+WRITE_STAGES = {"syncWait": "syncWaitUs", "sync": "syncUs", "publish": "publishUs"}
 
 
 def _percentiles(summary: dict | None) -> dict | None:
@@ -77,7 +77,7 @@ def lag_stages(stats: dict | None) -> dict | None:
 
 
 def write_stages(stats: dict | None) -> dict | None:
-    """The write node's part of an event's lag (`syncWaitUs`, `syncUs`) as p50/p99/mean, or None."""
+    """The write node's side of an event's way (`syncWaitUs`, `syncUs`, `publishUs`) as p50/p99/mean, or None."""
     if not stats:
         return None
     return {stage: _percentiles(stats.get(field)) for stage, field in WRITE_STAGES.items()}
@@ -91,11 +91,11 @@ def stage_table(run: dict) -> str:
         return f"{figures['p50'] / 1000:.2f} / {figures['p99'] / 1000:.2f}"
 
     write = run.get("writeNodeStages") or {}
-    head = ["model", "sync wait", "sync", "network", "queue", "apply", "commit", "total (live)", "lagUs (all)"]
+    head = ["model", "sync wait", "sync", "publish", "network", "queue", "apply", "commit", "total (live)", "lagUs (all)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, entry in run["projectors"].items():
         stages = entry.get("lagStagesUs") or {}
-        cells = [cell(write.get("syncWait")), cell(write.get("sync"))]
+        cells = [cell(write.get(stage)) for stage in WRITE_STAGES]
         cells += [cell(stages.get(stage)) for stage in LAG_STAGES]
         cells.append(cell(_percentiles(entry.get("lagUs"))))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

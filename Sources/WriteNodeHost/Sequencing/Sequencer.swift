@@ -38,11 +38,14 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         /// everything else (receive, parse, decide, stage, reply, publish), in ns.
         var appendNanoseconds: Int64 = 0
         var batchNanoseconds: Int64 = 0
-        /// Per group, its write and `fdatasync`; per appending request, from when it was read
-        /// off the socket to when its group was handed to the committer (the wait for the group
-        /// in flight, and deciding). The first two stages of an event's lag.
-        var sync = MicrosecondHistogram()
+        /// Per appending request, from when it was read off the socket to when its group was
+        /// handed to the committer (the wait for the group in flight, and deciding); per group,
+        /// its write and `fdatasync`; per event, from the sync returning to the event handed to
+        /// the PUB socket (the group's replies and the next group's hand-over go first). An
+        /// event's way to the committer and out again, before the projector's lag stages.
         var syncWait = MicrosecondHistogram()
+        var sync = MicrosecondHistogram()
+        var publish = MicrosecondHistogram()
         var failedCommits = 0
     }
 
@@ -226,6 +229,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         do { try dispatch() } catch { handOver = error }
         try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
         try publisher.publish(staged.events, syncedAt: syncedAt)
+        let publishedAt = wallClockNanoseconds()
+        for _ in staged.events { statistics.publish.record(nanoseconds: publishedAt - syncedAt) }
         if let handOver { throw handOver }
     }
 
@@ -270,8 +275,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     "indexBehind": .int(head - indexed),
                     "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
                     "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
-                    "syncUs": statistics.sync.summary,
                     "syncWaitUs": statistics.syncWait.summary,
+                    "syncUs": statistics.sync.summary,
+                    "publishUs": statistics.publish.summary,
                 ],
             ]
         default:
