@@ -11,7 +11,9 @@ import WireProtocol
 /// `queue` → the projector started the batch's transaction; `apply` → before its COMMIT;
 /// `commit` the COMMIT itself. A batch's `apply` and `commit` count once per event in it, so
 /// every histogram weighs events alike and the stages' means add up to `total`'s, the lag of
-/// exactly these events.
+/// exactly these events. `beforePoll` is the part of `network` before the feed began waiting
+/// for the message (the projector was applying, answering queries or not scheduled): the rest
+/// of `network` is the write node's publish and the transport.
 struct LagRecorder {
     /// One measure over both windows.
     struct Windows {
@@ -36,6 +38,7 @@ struct LagRecorder {
     private(set) var queue = Windows()
     private(set) var apply = Windows()
     private(set) var commit = Windows()
+    private(set) var beforePoll = Windows()
     /// The lag of the events the stages cover (live ones), which the stages add up to.
     private(set) var liveLag = Windows()
 
@@ -55,6 +58,7 @@ struct LagRecorder {
             record(from: syncedAt, appliedAt: timing.committedAt)
             liveLag.record(Self.lagMicros(from: syncedAt, to: timing.committedAt))
             network.record(nanoseconds: batch.receivedAt[index] - syncedAt)
+            beforePoll.record(nanoseconds: min(batch.listeningSince, batch.receivedAt[index]) - syncedAt)
             queue.record(nanoseconds: timing.startedAt - batch.receivedAt[index])
             apply.record(nanoseconds: applyNanoseconds)
             commit.record(nanoseconds: timing.commitNanoseconds)
@@ -79,15 +83,16 @@ struct LagRecorder {
         queue.resetInterval()
         apply.resetInterval()
         commit.resetInterval()
+        beforePoll.resetInterval()
         liveLag.resetInterval()
     }
 
-    /// `{network, queue, apply, commit, total}` of one window (`\.total` or `\.interval`).
+    /// `{network, queue, apply, commit, total, beforePoll}` of one window (`\.total` or `\.interval`).
     func stagesSummary(_ window: KeyPath<Windows, MicrosecondHistogram>) -> JSONValue {
         [
             "network": network[keyPath: window].summary, "queue": queue[keyPath: window].summary,
             "apply": apply[keyPath: window].summary, "commit": commit[keyPath: window].summary,
-            "total": liveLag[keyPath: window].summary,
+            "total": liveLag[keyPath: window].summary, "beforePoll": beforePoll[keyPath: window].summary,
         ]
     }
 }

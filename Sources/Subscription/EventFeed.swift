@@ -102,11 +102,13 @@ public final class EventFeed: @unchecked Sendable {
             return try pollCatchUp(timeout: timeout, limit: limit, wakeOn: other)
         }
         var poller = Poller([subscriber] + (other.map { [$0] } ?? []))
+        let listeningSince = wallClockNanoseconds()
         guard try poller.poll(timeout: timeout)[0].readable else {
             resubscribeIfSilent()
             return FeedBatch()
         }
         var batch = FeedBatch()
+        batch.listeningSince = listeningSince
         while batch.count < limit, let frames = try subscriber.receive(dontWait: true) {
             let receivedAt = wallClockNanoseconds()
             lastHeard = monotonicNanoseconds()

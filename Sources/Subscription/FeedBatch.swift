@@ -11,14 +11,18 @@ public struct FeedBatch: Sendable {
     /// Aligned with `events`: when the feed read the event's message (the PUB message, or the
     /// catch-up reply that carried it), ns since the epoch.
     public private(set) var receivedAt: [Int64] = []
+    /// When the feed began waiting for the PUB messages of these events, ns since the epoch (0
+    /// for catch-up): what was synced before it waited while the projector did something else.
+    public internal(set) var listeningSince: Int64 = 0
 
     public init() {}
 
-    public init(events: [RecordedEvent], syncedAt: [Int64], receivedAt: [Int64]) {
+    public init(events: [RecordedEvent], syncedAt: [Int64], receivedAt: [Int64], listeningSince: Int64 = 0) {
         precondition(events.count == syncedAt.count && events.count == receivedAt.count, "one sync and one receive time per event")
         self.events = events
         self.syncedAt = syncedAt
         self.receivedAt = receivedAt
+        self.listeningSince = listeningSince
     }
 
     public var isEmpty: Bool { events.isEmpty }

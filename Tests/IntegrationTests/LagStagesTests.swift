@@ -35,6 +35,9 @@ import WireProtocol
                 }
                 sumOfMeans += Self.mean(summary)
             }
+            let beforePoll = try #require(breakdown["beforePoll"], "\(name): \(breakdown)")
+            #expect(beforePoll["count"]?.intValue == live && Self.mean(beforePoll) <= Self.mean(breakdown["network"]!),
+                    "\(name): beforePoll is part of network: \(breakdown)")
             // Each stage is truncated to whole microseconds, the total at least 1 µs.
             #expect(abs(sumOfMeans - Self.mean(breakdown["total"]!)) <= 5, "\(name): \(breakdown)")
             #expect(stats["intervalLagStagesUs"]?["network"] != nil, "\(name): \(stats)")

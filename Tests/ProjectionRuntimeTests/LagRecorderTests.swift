@@ -36,6 +36,18 @@ import WireProtocol
         #expect(stages["total"]?["mean"] == .double(11000))
     }
 
+    @Test func beforePollIsThePartOfNetworkBeforeTheFeedListened() {
+        var lag = LagRecorder()
+        // Synced at 1.004 s and 1.006 s, the feed listening from 1.005 s, both read at 1.007 s.
+        let batch = FeedBatch(
+            events: [Self.event(position: 1, recordedAt: 0), Self.event(position: 2, recordedAt: 0)],
+            syncedAt: [1_004_000_000, 1_006_000_000], receivedAt: [1_007_000_000, 1_007_000_000], listeningSince: 1_005_000_000)
+        lag.record(batch, timing: Self.timing)
+        let stages = lag.stagesSummary(\.total)
+        #expect(stages["network"]?["mean"] == .double(2000))
+        #expect(stages["beforePoll"]?["mean"] == .double(500), "1 ms for the first event, 0 for the one synced while listening")
+    }
+
     @Test func aCatchUpEventHasLagButNoStages() {
         var lag = LagRecorder()
         let batch = FeedBatch(
@@ -46,7 +58,7 @@ import WireProtocol
         #expect(summary["count"]?.intValue == 2)
         #expect(summary["mean"] == .double(14500), "the catch-up event counts 15 ms from recordedAt, the live one 14 ms: \(summary)")
         let stages = lag.stagesSummary(\.total)
-        for stage in ["network", "queue", "apply", "commit", "total"] {
+        for stage in ["network", "queue", "apply", "commit", "total", "beforePoll"] {
             #expect(stages[stage]?["count"]?.intValue == 1, "only the live event has stages: \(stages)")
         }
     }

@@ -44,11 +44,12 @@ def assert_lag_stages(run: dict, stderr: str) -> None:
     and the stages' means add up to the mean lag of the same (live) events."""
     for name, entry in run["projectors"].items():
         stages = entry["lagStagesUs"]
-        assert set(stages) == {"network", "queue", "apply", "commit", "total"}, stages
+        assert set(stages) == {"network", "beforePoll", "queue", "apply", "commit", "total"}, stages
         for stage, figures in stages.items():
             assert figures is not None and min(figures.values()) >= 0, (name, stage, stages)
         parts = sum(stages[s]["mean"] for s in ["network", "queue", "apply", "commit"])
         assert abs(parts - stages["total"]["mean"]) <= 5, (name, stages)
+        assert stages["beforePoll"]["mean"] <= stages["network"]["mean"], (name, stages)
         assert f"| {name} |" in stderr
     write = run["writeNodeStages"]
     assert all(write[stage]["p50"] >= 0 for stage in ["syncWait", "sync", "publish"]), write

@@ -59,7 +59,8 @@ def process_summary(rows: list[dict], t0: float, load_end: float | None) -> dict
     return out
 
 
-LAG_STAGES = ["network", "queue", "apply", "commit", "total"]
+# `beforePoll` is part of `network` (the projector was busy when the message could have been read).
+LAG_STAGES = ["network", "beforePoll", "queue", "apply", "commit", "total"]
 WRITE_STAGES = {"syncWait": "syncWaitUs", "sync": "syncUs", "publish": "publishUs"}
 
 
@@ -91,7 +92,8 @@ def stage_table(run: dict) -> str:
         return f"{figures['p50'] / 1000:.2f} / {figures['p99'] / 1000:.2f}"
 
     write = run.get("writeNodeStages") or {}
-    head = ["model", "sync wait", "sync", "publish", "network", "queue", "apply", "commit", "total (live)", "lagUs (all)"]
+    head = ["model", "sync wait", "sync", "publish", "network", "of it before poll", "queue", "apply", "commit",
+            "total (live)", "lagUs (all)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, entry in run["projectors"].items():
         stages = entry.get("lagStagesUs") or {}
