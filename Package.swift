@@ -43,6 +43,12 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
         // JSON values, the parser and the one byte writer: no dependencies.
         .target(name: "JSON", swiftSettings: swiftSettings),
+        // Latency histograms in the one shape `stats` reports them: JSON and HDR histograms only.
+        .target(
+            name: "Latency",
+            dependencies: ["JSON", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: swiftSettings
+        ),
         // The event vocabulary and the decider contract: only JSON beneath it, so a domain or a
         // client links neither SQLite nor ZeroMQ.
         .target(name: "EventModel", dependencies: ["JSON"], swiftSettings: swiftSettings),
@@ -60,7 +66,7 @@ let package = Package(
         .target(
             name: "WriteNodeHost",
             dependencies: [
-                "ZeroMQ", "EventStore", "WireProtocol",
+                "ZeroMQ", "EventStore", "WireProtocol", "Latency",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -71,10 +77,9 @@ let package = Package(
         .target(
             name: "ProjectionRuntime",
             dependencies: [
-                "ZeroMQ", "WireProtocol", "EventStore", "Subscription",
+                "ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Latency",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -185,7 +190,7 @@ let package = Package(
         .testTarget(name: "OrdersDomainTests", dependencies: ["OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ProjectionRuntimeTests",
-            dependencies: ["ProjectionRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ProjectionRuntime", "Latency", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),

@@ -24,6 +24,10 @@ public protocol Projection: AnyObject {
     ///   else stops the projector at the event it fails on (docs/PROJECTORS.md, "When `apply` throws").
     func apply(_ events: [RecordedEvent], through position: Int64) throws
 
+    /// How long the last `apply`'s commit took, in ns: the `commit` stage of the projector's lag
+    /// (0 by default, for a projection without a commit of its own; its `apply` stage holds it all).
+    var lastCommitNanoseconds: Int64 { get }
+
     /// Discards the whole read model and the checkpoint (for `--rebuild`).
     func reset() throws
 
@@ -55,4 +59,6 @@ extension Projection {
     public func close() throws {}
 
     public var statistics: JSONValue? { nil }
+
+    public var lastCommitNanoseconds: Int64 { 0 }
 }

@@ -195,7 +195,9 @@ public final class Projector: @unchecked Sendable {
     /// backoff; a projection error stops at its event with everything before it applied.
     private func applyLive() {
         let events = skipped.positions.isEmpty ? backlog.events : backlog.events.filter { !skipped.contains($0.position) }
+        let startedAt = wallClockNanoseconds()
         let outcome = projection.applyBatch(events, through: backlogThrough, after: applied)
+        let timing = ApplyTiming(startedAt: startedAt, committedAt: wallClockNanoseconds(), commitNanoseconds: projection.lastCommitNanoseconds)
         let appliedThrough: Int64
         switch outcome {
         case .applied:
@@ -222,7 +224,7 @@ public final class Projector: @unchecked Sendable {
             ])
         }
         let appliedCount = backlog.events.prefix { $0.position <= appliedThrough }.count
-        lag.record(backlog, first: appliedCount, appliedAt: wallClockNanoseconds())
+        lag.record(backlog, first: appliedCount, timing: timing)
         eventsApplied += appliedCount
         if appliedThrough > applied { transactions += 1 }
         applied = max(applied, appliedThrough)
@@ -453,8 +455,10 @@ public final class Projector: @unchecked Sendable {
             "head": .int(max(feed?.head ?? 0, applied)),
             "eventsApplied": .int(Int64(eventsApplied)),
             "transactions": .int(Int64(transactions)),
-            "lagUs": LagRecorder.summary(lag.total),
-            "intervalLagUs": LagRecorder.summary(lag.interval),
+            "lagUs": lag.lag.total.summary,
+            "intervalLagUs": lag.lag.interval.summary,
+            "lagStagesUs": lag.stagesSummary(\.total),
+            "intervalLagStagesUs": lag.stagesSummary(\.interval),
             "gapsRepaired": .int(Int64(feed?.gapsRepaired ?? 0)),
             "resubscriptions": .int(Int64(feed?.resubscriptions ?? 0)),
             "queriesAnswered": .int(Int64(queriesAnswered)),

@@ -79,13 +79,22 @@ public final class SQLiteReadModel: @unchecked Sendable {
         try read { db in try Int64.fetchOne(db, sql: "SELECT position FROM checkpoint WHERE id = 1") ?? 0 }
     }
 
+    /// How long the last `apply`'s COMMIT took, in ns (the projector reports it as a lag stage).
+    public private(set) var lastCommitNanoseconds: Int64 = 0
+
     /// Runs `body` and stores `position` as the checkpoint, in one transaction.
     public func apply(through position: Int64, _ body: (Database) throws -> Void) throws {
-        try queue.write { db in
-            try body(db)
-            try db.execute(sql: "INSERT INTO checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position",
-                           arguments: [position])
+        var commitStartedAt: Int64 = 0
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction {
+                try body(db)
+                try db.execute(sql: "INSERT INTO checkpoint (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position",
+                               arguments: [position])
+                commitStartedAt = monotonicNanoseconds()
+                return .commit
+            }
         }
+        lastCommitNanoseconds = monotonicNanoseconds() - commitStartedAt
         queue.inDatabase { db in checkpointer.checkpointIfOverdue(db.sqliteConnection!) }
     }
 
@@ -150,6 +159,8 @@ public protocol SQLiteProjection: Projection {
 
 extension SQLiteProjection {
     public func checkpoint() throws -> Int64 { try model.checkpoint() }
+
+    public var lastCommitNanoseconds: Int64 { model.lastCommitNanoseconds }
 
     public func apply(_ events: [RecordedEvent], through position: Int64) throws {
         try model.apply(through: position) { db in

@@ -94,7 +94,7 @@ public final class EventFeed: @unchecked Sendable {
     ///   - wakeOn: another socket of the caller's thread; when it becomes readable the call
     ///     returns at once (possibly with no events), so one thread can serve both.
     /// - Returns: events after `position`, contiguous for this feed's filter, with their sync
-    ///   times; empty on timeout. Catch-up requests are asynchronous: the call never blocks
+    ///   and receive times; empty on timeout. Catch-up requests are asynchronous: the call never blocks
     ///   longer than `timeout`.
     /// - Throws: `ZMQError` (`isContextTerminated` after shutdown).
     public func poll(timeout: Int, limit: Int = 5000, wakeOn other: Socket? = nil) throws -> FeedBatch {
@@ -102,12 +102,15 @@ public final class EventFeed: @unchecked Sendable {
             return try pollCatchUp(timeout: timeout, limit: limit, wakeOn: other)
         }
         var poller = Poller([subscriber] + (other.map { [$0] } ?? []))
+        let listeningSince = wallClockNanoseconds()
         guard try poller.poll(timeout: timeout)[0].readable else {
             resubscribeIfSilent()
             return FeedBatch()
         }
         var batch = FeedBatch()
+        batch.listeningSince = listeningSince
         while batch.count < limit, let frames = try subscriber.receive(dontWait: true) {
+            let receivedAt = wallClockNanoseconds()
             lastHeard = monotonicNanoseconds()
             guard frames.count == 3, let header = EventFrames.Header(bytes: frames[1]) else { continue }
             if frames[0] == EventFrames.heartbeatTopicBytes {
@@ -125,7 +128,7 @@ public final class EventFeed: @unchecked Sendable {
                 break
             }
             guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
-            batch.append(event, syncedAt: header.syncedAt)
+            batch.append(event, syncedAt: header.syncedAt, receivedAt: receivedAt)
             position = event.position
             head = max(head, position)
         }
@@ -183,6 +186,7 @@ public final class EventFeed: @unchecked Sendable {
         guard try poller.poll(timeout: min(timeout, untilDeadline))[0].readable,
               var reply = try socket.receive(dontWait: true)
         else { return FeedBatch() }
+        let receivedAt = wallClockNanoseconds()
         catchUpDeadline = nil
         if reply.first?.isEmpty == true { reply.removeFirst() }
         do {
@@ -194,7 +198,7 @@ public final class EventFeed: @unchecked Sendable {
             var batch = FeedBatch()
             batch.reserveCapacity(summary.count)
             for event in try CatchUp.decodeRecords(reply[1], count: summary.count) where event.position > position {
-                batch.append(event, syncedAt: 0)
+                batch.append(event, syncedAt: 0, receivedAt: receivedAt)
                 position = event.position
             }
             position = max(position, summary.scannedTo)

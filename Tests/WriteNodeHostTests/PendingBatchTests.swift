@@ -18,10 +18,10 @@ import WireProtocol
 
     @Test func repliesKeepArrivalOrderAndAnswerEachFromItsOwnResults() throws {
         var batch = PendingBatch()
-        batch.enqueue([[1]], [request("a-1")])
+        batch.enqueue([[1]], [request("a-1")], receivedAt: 0)
         batch.fail([[2]], WireError(.malformed, "bad"))
         batch.answer([[3]], ["ok": true])
-        batch.enqueue([[4]], [request("b-1"), request("b-2")])
+        batch.enqueue([[4]], [request("b-1"), request("b-2")], receivedAt: 0)
         let replies = batch.replies(
             results: [.success([event(11, "a-1", 0)]), .success([event(12, "b-1", 0)]), .success([event(13, "b-2", 4)])],
             failure: WireError(.internal, "unused"), head: 10)
@@ -36,7 +36,7 @@ import WireProtocol
 
     @Test func aFailedGroupAnswersItsAppendsUnavailableAndLeavesTheOthersAlone() throws {
         var batch = PendingBatch()
-        batch.enqueue([[1]], [request("a-1")])
+        batch.enqueue([[1]], [request("a-1")], receivedAt: 0)
         batch.fail([[2]], WireError(.rejected, "no"))
         batch.answer([[3]], ["ok": true])
         let replies = batch.replies(results: nil, failure: WireError(.unavailable, "disk full"), head: 10)
@@ -47,7 +47,7 @@ import WireProtocol
 
     @Test func aCommandWhoseAppendFailedIsAnsweredWithThatFailure() throws {
         var batch = PendingBatch()
-        batch.enqueue([[1]], [request("a-1"), request("a-2")])
+        batch.enqueue([[1]], [request("a-1"), request("a-2")], receivedAt: 0)
         let failure = EventStoreError(.wrongExpectedVersion, "Wrong expected version: 0 (stream: a-2, stream version: 3)")
         let replies = batch.replies(results: [.success([event(11, "a-1", 0)]), .failure(failure)], failure: WireError(.internal, "unused"), head: 10)
         let reply = try body(replies[0])
@@ -57,8 +57,8 @@ import WireProtocol
 
     @Test func genericAppendsMarkTheirStreamsCommandsDoNot() {
         var batch = PendingBatch()
-        batch.enqueue([[1]], [request("a-1")], isGenericAppend: true)
-        batch.enqueue([[2]], [request("b-1")])
+        batch.enqueue([[1]], [request("a-1")], isGenericAppend: true, receivedAt: 0)
+        batch.enqueue([[2]], [request("b-1")], receivedAt: 0)
         #expect(batch.touchedByAppend == ["a-1"])
         #expect(batch.requests.map(\.stream) == ["a-1", "b-1"])
     }

@@ -39,6 +39,22 @@ def run_experiment(tmp_path: Path, *extra: str) -> tuple[Path, dict, str]:
     return folder, summary, proc.stderr
 
 
+def assert_lag_stages(run: dict, stderr: str) -> None:
+    """Each model's lag breakdown is in summary.json and the printed table: no stage negative,
+    and the stages' means add up to the mean lag of the same (live) events."""
+    for name, entry in run["projectors"].items():
+        stages = entry["lagStagesUs"]
+        assert set(stages) == {"network", "beforePoll", "queue", "apply", "commit", "total"}, stages
+        for stage, figures in stages.items():
+            assert figures is not None and min(figures.values()) >= 0, (name, stage, stages)
+        parts = sum(stages[s]["mean"] for s in ["network", "queue", "apply", "commit"])
+        assert abs(parts - stages["total"]["mean"]) <= 5, (name, stages)
+        assert stages["beforePoll"]["mean"] <= stages["network"]["mean"], (name, stages)
+        assert f"| {name} |" in stderr
+    write = run["writeNodeStages"]
+    assert all(write[stage]["p50"] >= 0 for stage in ["syncWait", "sync", "publish"]), write
+
+
 def test_local_run_with_a_killed_projector(tmp_path):
     folder, summary, stderr = run_experiment(tmp_path, "--projectors", "status,orders", "--fault", "kill:status@1")
     [run] = summary["runs"]
@@ -54,6 +70,7 @@ def test_local_run_with_a_killed_projector(tmp_path):
     assert set(run["projectors"]) == {"status", "orders"}
     assert run["projectors"]["status"]["starts"] == 2
     assert run["projectors"]["orders"]["lagUs"]["count"] > 0
+    assert_lag_stages(run, stderr)
 
     [fault] = run["faults"]
     assert fault["spec"] == "kill:status@1" and fault["error"] is None

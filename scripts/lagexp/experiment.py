@@ -229,6 +229,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
         if sampler.error:
             raise RuntimeError(f"sampler failed: {sampler.error!r}")
         final = {p: wire.result(topo.query[p], "stats", timeout_ms=2000) for p in args.projectors}
+        writer_stats = wire.result(topo.command, "stats", timeout_ms=2000)
         starts = {name: proc.starts for name, proc in system.processes.items()}
         exit_codes = system.stop()
     finally:
@@ -258,7 +259,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
                     "rateKbit": args.rate_kbit},
         "load": load_report, "loadEndedAt": round(load_end - t0, 3),
         "projectors": report.lag_summary(final, processes, starts),
-        "writeNode": processes.get("write-node", {}),
+        "writeNode": processes.get("write-node", {}), "writeNodeStages": report.write_stages(writer_stats),
         "faults": fault_entries, "checks": check, "exitCodes": exit_codes,
         "timeseries": f"timeseries-{run_id}.csv", "plots": [],
     }
@@ -270,4 +271,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
     run["plots"].append(plots.latency_cdf(run, results / f"latency-cdf-{run_id}.png").name)
     if not args.keep_data:
         shutil.rmtree(run_dir / "data", ignore_errors=True)
+    log(f"run {run_id}: lag stages since each process's start, p50 / p99 ms (the projector stages per live event, "
+        "sync wait per request, sync per group, publish per event; network includes publish)\n"
+        + report.stage_table(run))
     return run

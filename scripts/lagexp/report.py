@@ -59,11 +59,57 @@ def process_summary(rows: list[dict], t0: float, load_end: float | None) -> dict
     return out
 
 
+# `beforePoll` is part of `network` (the projector was busy when the message could have been read).
+LAG_STAGES = ["network", "beforePoll", "queue", "apply", "commit", "total"]
+WRITE_STAGES = {"syncWait": "syncWaitUs", "sync": "syncUs", "publish": "publishUs"}
+
+
+def _percentiles(summary: dict | None) -> dict | None:
+    """p50/p99/mean of a `stats` histogram summary, or None when it is missing or empty."""
+    if not summary or not summary.get("count"):
+        return None
+    return {k: summary.get(k) for k in ("p50", "p99", "mean")}
+
+
+def lag_stages(stats: dict | None) -> dict | None:
+    """The projector's lag breakdown (`lagStagesUs`) as p50/p99/mean per stage, or None."""
+    stages = (stats or {}).get("lagStagesUs")
+    return {stage: _percentiles(stages.get(stage)) for stage in LAG_STAGES} if stages else None
+
+
+def write_stages(stats: dict | None) -> dict | None:
+    """The write node's side of an event's way (`syncWaitUs`, `syncUs`, `publishUs`) as p50/p99/mean, or None."""
+    if not stats:
+        return None
+    return {stage: _percentiles(stats.get(field)) for stage, field in WRITE_STAGES.items()}
+
+
+def stage_table(run: dict) -> str:
+    """The breakdown of one event's lag per projector, p50 / p99 in ms, as a Markdown table."""
+    def cell(figures: dict | None) -> str:
+        if not figures:
+            return "–"
+        return f"{figures['p50'] / 1000:.2f} / {figures['p99'] / 1000:.2f}"
+
+    write = run.get("writeNodeStages") or {}
+    head = ["model", "sync wait", "sync", "publish", "network", "of it before poll", "queue", "apply", "commit",
+            "total (live)", "lagUs (all)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, entry in run["projectors"].items():
+        stages = entry.get("lagStagesUs") or {}
+        cells = [cell(write.get(stage)) for stage in WRITE_STAGES]
+        cells += [cell(stages.get(stage)) for stage in LAG_STAGES]
+        cells.append(cell(_percentiles(entry.get("lagUs"))))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def lag_summary(final_stats: dict[str, dict | None], processes: dict, restarts: dict[str, int]) -> dict:
     """Per projector: the HDR percentiles of every event applied since its (last) start, plus sample figures."""
     out = {}
     for name, stats in final_stats.items():
-        entry = {"lagUs": (stats or {}).get("lagUs"), "eventsApplied": (stats or {}).get("eventsApplied"),
+        entry = {"lagUs": (stats or {}).get("lagUs"), "lagStagesUs": lag_stages(stats),
+                 "eventsApplied": (stats or {}).get("eventsApplied"),
                  "transactions": (stats or {}).get("transactions"), "gapsRepaired": (stats or {}).get("gapsRepaired"),
                  "resubscriptions": (stats or {}).get("resubscriptions"), "starts": restarts.get(name, 1)}
         if restarts.get(name, 1) > 1:

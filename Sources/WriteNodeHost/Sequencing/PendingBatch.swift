@@ -22,6 +22,8 @@ struct PendingBatch {
     private(set) var requests: [AppendRequest] = []
     /// Streams a generic append of this batch changes: their state is known only once staged.
     private(set) var touchedByAppend: Set<String> = []
+    /// When each appending request was read off the command socket, monotonic ns (for `syncWaitUs`).
+    private(set) var receivedAt: [Int64] = []
 
     var isEmpty: Bool { pending.isEmpty }
     var count: Int { pending.count }
@@ -35,8 +37,9 @@ struct PendingBatch {
     }
 
     /// Queues the appends one request needs (a command may need several, a generic append one).
-    mutating func enqueue(_ route: [[UInt8]], _ appends: [AppendRequest], isGenericAppend: Bool = false) {
+    mutating func enqueue(_ route: [[UInt8]], _ appends: [AppendRequest], isGenericAppend: Bool = false, receivedAt: Int64) {
         let start = requests.count
+        self.receivedAt.append(receivedAt)
         requests.append(contentsOf: appends)
         if isGenericAppend { appends.forEach { touchedByAppend.insert($0.stream) } }
         pending.append(Pending(route: route, outcome: .appended(start..<requests.count)))

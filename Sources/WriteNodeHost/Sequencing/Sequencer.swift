@@ -1,4 +1,5 @@
 import EventStore
+import Latency
 import Logging
 import WireProtocol
 import ZeroMQ
@@ -23,6 +24,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var collecting = PendingBatch()
     /// The batch the committer is writing, with its staged form.
     private var inFlight: (pending: PendingBatch, staged: StagedBatch)?
+    /// When the requests being received were read off the socket (one clock read per drain).
+    private var drainedAt: Int64 = 0
 
     struct Statistics {
         var batches = 0
@@ -35,6 +38,14 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         /// everything else (receive, parse, decide, stage, reply, publish), in ns.
         var appendNanoseconds: Int64 = 0
         var batchNanoseconds: Int64 = 0
+        /// Per appending request, from when it was read off the socket to when its group was
+        /// handed to the committer (the wait for the group in flight, and deciding); per group,
+        /// its write and `fdatasync`; per event, from the sync returning to the event handed to
+        /// the PUB socket (the group's replies and the next group's hand-over go first). An
+        /// event's way to the committer and out again, before the projector's lag stages.
+        var syncWait = MicrosecondHistogram()
+        var sync = MicrosecondHistogram()
+        var publish = MicrosecondHistogram()
         var failedCommits = 0
     }
 
@@ -94,6 +105,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// Receives and decides everything waiting, up to the batch limit.
     private func receive() throws {
         var received = 0
+        drainedAt = monotonicNanoseconds()
         while collecting.count < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
             received += 1
             switch RequestEnvelope.split(frames) {
@@ -111,9 +123,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             switch try WriteRequest.parse(envelope.body, limits: configuration) {
             case .append(let request):
                 cache.forget(request.stream)
-                collecting.enqueue(envelope.route, [request], isGenericAppend: true)
+                collecting.enqueue(envelope.route, [request], isGenericAppend: true, receivedAt: drainedAt)
             case .command(let command):
-                collecting.enqueue(envelope.route, try decideStagingFirstIfNeeded(command))
+                collecting.enqueue(envelope.route, try decideStagingFirstIfNeeded(command), receivedAt: drainedAt)
             case .query(let name):
                 collecting.answer(envelope.route, try answer(query: name))
             }
@@ -175,6 +187,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         }
         inFlight = (pending, staged)
         try committer.submit(staged)
+        let submittedAt = monotonicNanoseconds()
+        for receivedAt in pending.receivedAt { statistics.syncWait.record(nanoseconds: submittedAt - receivedAt) }
     }
 
     private func waitForInFlight() throws {
@@ -191,6 +205,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         guard let (pending, staged) = inFlight else { return }
         inFlight = nil
         statistics.appendNanoseconds += nanoseconds
+        statistics.sync.record(nanoseconds: nanoseconds)
         if let error {
             store.abandon(staged)
             cache.forgetAll()
@@ -214,6 +229,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         do { try dispatch() } catch { handOver = error }
         try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
         try publisher.publish(staged.events, syncedAt: syncedAt)
+        let publishedAt = wallClockNanoseconds()
+        for _ in staged.events { statistics.publish.record(nanoseconds: publishedAt - syncedAt) }
         if let handOver { throw handOver }
     }
 
@@ -258,6 +275,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     "indexBehind": .int(head - indexed),
                     "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
                     "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
+                    "syncWaitUs": statistics.syncWait.summary,
+                    "syncUs": statistics.sync.summary,
+                    "publishUs": statistics.publish.summary,
                 ],
             ]
         default:
