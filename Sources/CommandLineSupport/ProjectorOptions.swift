@@ -20,8 +20,8 @@ public struct ProjectorOptions: ParsableArguments {
     @Flag(help: "Build a fresh copy of the read model from position 0 beside the live one; switch to it once it has caught up.")
     public var rebuild = false
 
-    @Option(help: "Most events applied in one read-model transaction.")
-    public var maxBatch = 5000
+    @Option(help: "Most events applied in one read-model transaction and asked of one catch-up request (at most the write node's --max-catch-up-events).")
+    public var maxBatch = CatchUp.defaultMaxEvents
 
     @Option(help: "Milliseconds without an event or heartbeat before resubscribing.")
     public var silenceTimeoutMs = 3500

@@ -28,6 +28,12 @@ public protocol Projection: AnyObject {
     /// (0 by default, for a projection without a commit of its own; its `apply` stage holds it all).
     var lastCommitNanoseconds: Int64 { get }
 
+    /// Called once the model first reached the write node's head after it was opened (so, after a
+    /// catch-up from position 0, before the projector answers anything from the caught-up model):
+    /// the place to build what a catch-up is faster without, e.g. indexes only queries use.
+    /// A live rebuild calls it on its new copy before switching to it. Default: nothing.
+    func reachedHead() throws
+
     /// Discards the whole read model and the checkpoint (for `--rebuild`).
     func reset() throws
 
@@ -59,6 +65,8 @@ extension Projection {
     public func close() throws {}
 
     public var statistics: JSONValue? { nil }
+
+    public func reachedHead() throws {}
 
     public var lastCommitNanoseconds: Int64 { 0 }
 }

@@ -47,6 +47,8 @@ public final class Projector: @unchecked Sendable {
     /// Events received from the feed and not yet applied, up to `backlogThrough`: waiting only
     /// while the store is retried or the projector is stopped at an event.
     private var backlog = FeedBatch()
+    /// Whether the projection was told it reached the head (`Projection.reachedHead`).
+    private var reachedHead = false
     private var backlogThrough: Int64 = 0
     /// The event the projection threw on; nothing after it is applied until it is skipped.
     private var stoppedAt: ApplyFailure?
@@ -164,6 +166,9 @@ public final class Projector: @unchecked Sendable {
                 if backlogThrough > applied, stoppedAt == nil, (storeRetry?.retryAt ?? 0) <= monotonicNanoseconds() {
                     applyLive()
                 }
+                if !reachedHead, backlogThrough <= applied, applied >= feed.head, !feed.isCatchingUp {
+                    noteReachedHead()
+                }
                 try advanceRebuild()
                 try serveQueries()
                 try answerWaiting()
@@ -229,6 +234,21 @@ public final class Projector: @unchecked Sendable {
         if appliedThrough > applied { transactions += 1 }
         applied = max(applied, appliedThrough)
         backlog.removeFirst(appliedCount)
+    }
+
+    /// Lets the projection build what it deferred (before any query sees the caught-up model).
+    private func noteReachedHead() {
+        reachedHead = true
+        let started = monotonicNanoseconds()
+        do {
+            try projection.reachedHead()
+            logger.info("reached the head", metadata: [
+                "projector.checkpoint": "\(applied)", "reachedHead.ms": "\((monotonicNanoseconds() - started) / 1_000_000)",
+            ])
+        } catch {
+            // The model still answers correctly, only without what it deferred: say so, go on.
+            logger.error("the read model's work at the head failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// `skip`: parks the event the projector stopped at (recorded in `skipped.jsonl`) and moves on.

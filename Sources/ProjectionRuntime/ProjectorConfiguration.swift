@@ -12,8 +12,10 @@ public struct ProjectorConfiguration: Sendable {
     public var publishEndpoint = DefaultEndpoints.publish
     /// The write node's catch-up endpoint. Default `DefaultEndpoints.catchUp`.
     public var catchUpEndpoint = DefaultEndpoints.catchUp
-    /// Most events applied in one read-model transaction. Default 5000.
-    public var maxEventsPerTransaction = 5000
+    /// Most events applied in one read-model transaction, and asked of one catch-up request (so at
+    /// most the write node's `--max-catch-up-events`). Default 10000: large transactions make a
+    /// catch-up cheaper; live batches hold only what arrived and stay small.
+    public var maxEventsPerTransaction = CatchUp.defaultMaxEvents
     /// Longest `timeoutMs` a query may ask to wait for `minPosition`, in milliseconds. Default 60000.
     public var maxQueryWaitMs = 60_000
     /// Largest query request, in bytes; larger ones get `TooLarge`. Default 64 KiB.

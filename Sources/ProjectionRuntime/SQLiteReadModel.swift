@@ -19,6 +19,9 @@ public final class SQLiteReadModel: @unchecked Sendable {
     public let path: String
     private let schema: (Database) throws -> Void
     private let tables: [String]
+    private let deferredIndexes: [String]
+    /// Whether `deferredIndexes` exist yet (false while a model built from empty catches up).
+    public private(set) var hasDeferredIndexes = false
 
     /// Opens (creating) `<directory>/<fileName>`.
     ///
@@ -27,10 +30,15 @@ public final class SQLiteReadModel: @unchecked Sendable {
     ///   - schemaVersion: the layout `schema` creates (SQLite's `user_version`); a file of another
     ///     layout is emptied (tables and checkpoint) so that the runtime rebuilds it from the log.
     ///   - checkpoints: when the WAL is checkpointed (`WALCheckpointer`).
+    ///   - deferredIndexes: `CREATE INDEX IF NOT EXISTS …` statements for indexes that only queries
+    ///     use: a model opened empty builds them once it reached the head (`createDeferredIndexes`),
+    ///     which is cheaper than keeping them up to date through a catch-up from position 0; a
+    ///     model opened with a checkpoint has them from the start.
     ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
     public init(
         directory: String, fileName: String, tables: [String], schemaVersion: Int = 0,
-        checkpoints: WALCheckpointer.Thresholds = .init(), schema: @escaping (Database) throws -> Void
+        checkpoints: WALCheckpointer.Thresholds = .init(), deferredIndexes: [String] = [],
+        schema: @escaping (Database) throws -> Void
     ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = (directory as NSString).appendingPathComponent(fileName)
@@ -45,6 +53,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
         queue = try DatabaseQueue(path: path, configuration: configuration)
         self.schema = schema
         self.tables = tables
+        self.deferredIndexes = deferredIndexes
         try queue.write { db in
             if try Int.fetchOne(db, sql: "PRAGMA user_version") != schemaVersion {
                 try Self.drop(tables, db)
@@ -56,6 +65,17 @@ public final class SQLiteReadModel: @unchecked Sendable {
         let pageSize = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096 }
         checkpointer = WALCheckpointer(path: path, pageSize: pageSize, thresholds: checkpoints)
         queue.inDatabase { db in checkpointer.install(on: db.sqliteConnection!) }
+        if try checkpoint() > 0 { try createDeferredIndexes() }
+    }
+
+    /// Builds the deferred indexes (once; a no-op after). An index built over a finished table is
+    /// one sort, where keeping it through a catch-up costs a random B-tree insert per change.
+    public func createDeferredIndexes() throws {
+        guard !hasDeferredIndexes else { return }
+        try queue.write { db in
+            for index in deferredIndexes { try db.execute(sql: index) }
+        }
+        hasDeferredIndexes = true
     }
 
     deinit {
@@ -105,6 +125,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
             try db.execute(sql: Self.checkpointSchema)
             try schema(db)
         }
+        hasDeferredIndexes = false
     }
 
     private static func drop(_ tables: [String], _ db: Database) throws {
@@ -169,6 +190,8 @@ extension SQLiteProjection {
     }
 
     public func reset() throws { try model.reset() }
+
+    public func reachedHead() throws { try model.createDeferredIndexes() }
 
     public var statistics: JSONValue? { ["wal": model.walStatus.json] }
 }

@@ -115,6 +115,7 @@ final class ShadowBuild: @unchecked Sendable {
             }
             // A live copy ahead of the log (the write node's store was replaced) is not waited for.
             if applied >= feed.head, applied >= liveApplied || liveApplied > feed.head, !feed.isCatchingUp, backlogThrough <= applied {
+                try projection.reachedHead()
                 self.projection = projection
                 self.feed = feed
                 lock.withLock { _state = .ready }

@@ -11,6 +11,10 @@ import EventModel
 /// is in the reply, so a filtered reader may advance its checkpoint to `scannedTo` even when
 /// `count` is 0.
 public enum CatchUp {
+    /// Most events in one catch-up reply unless the write node is configured otherwise
+    /// (`--max-catch-up-events`); a client asking for more gets `InvalidArgument`.
+    public static let defaultMaxEvents = 10_000
+
     /// How a log read's events are sent.
     public enum Format: String, Sendable, CaseIterable {
         /// One JSON body per event (`EventFrames.body(of:)`): any client can read it.

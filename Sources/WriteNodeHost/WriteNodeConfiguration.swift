@@ -24,7 +24,7 @@ public struct WriteNodeConfiguration: Sendable {
     /// Most events in one append request. Default 1000.
     public var maxEventsPerAppend = 1000
     /// Most events in one catch-up reply. Default 10000.
-    public var maxCatchUpEvents = 10_000
+    public var maxCatchUpEvents = CatchUp.defaultMaxEvents
     /// PUB send high-water mark in messages; beyond it slow subscribers lose events (and backfill). Default 100000.
     public var publishHighWaterMark: Int32 = 100_000
     /// How long closing sockets may wait to flush replies on shutdown, in milliseconds. Default 1000.

@@ -39,7 +39,7 @@ struct WriteNodeCommand: ParsableCommand {
     var maxEventBytes = 64 << 10
 
     @Option(help: "Most events returned by one catch-up request.")
-    var maxCatchUpEvents = 10_000
+    var maxCatchUpEvents = CatchUp.defaultMaxEvents
 
     @Option(help: "Size of a new log segment file, in bytes (zero-filled ahead of use; small ones for tests).")
     var segmentBytes = 256 << 20

@@ -17,6 +17,29 @@ import WireProtocol
         }
     }
 
+    /// A model built from empty builds `orders_by_status` at the head; one opened with a
+    /// checkpoint has it at once; both answer alike without it.
+    @Test func theStatusIndexOfAModelBuiltFromEmptyIsBuiltAtTheHead() throws {
+        func indexes(_ model: OrdersProjection) throws -> [String] {
+            try model.model.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name") }
+        }
+        try Support.withModel(OrdersProjection.init(directory:)) { (model, directory) throws in
+            try Support.apply(OrdersEventLog.seed().events, to: model, batchSizes: [3, 1, 7])
+            #expect(try indexes(model) == ["orders_by_user"])
+            let params: JSONValue = ["status": "payment_pending", "order": "amountDesc"]
+            let withoutIndex = try model.query("ordersByStatus", params: params)
+            try model.reachedHead()
+            #expect(try indexes(model) == ["orders_by_status", "orders_by_user"])
+            #expect(try model.query("ordersByStatus", params: params) == withoutIndex)
+
+            let reopened = try OrdersProjection(directory: directory + "/again")
+            #expect(try indexes(reopened) == ["orders_by_user"], "an empty model defers it")
+            try Support.apply(OrdersEventLog.seed().events, to: reopened)
+            let afterRestart = try OrdersProjection(directory: directory + "/again")
+            #expect(try indexes(afterRestart) == ["orders_by_status", "orders_by_user"], "a model with a checkpoint builds it at open")
+        }
+    }
+
     func ids(_ result: JSONValue) -> [String] {
         (result["orders"]?.arrayValue ?? []).compactMap { $0["orderId"]?.stringValue }
     }
