@@ -123,7 +123,7 @@ final class LogIndex: Sendable {
     /// The group holding `position`.
     func group(containing position: Int64) throws -> Group? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT position, segment, offset, count FROM groups WHERE position <= ? ORDER BY position DESC LIMIT 1", arguments: [position]).map(Self.group)
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT position, segment, offset, count FROM groups WHERE position <= ? ORDER BY position DESC LIMIT 1"), arguments: [position]).map(Self.group)
         }
     }
 
@@ -134,7 +134,7 @@ final class LogIndex: Sendable {
     /// The stream's last indexed version and position.
     func streamHead(_ stream: String) throws -> (version: Int64, position: Int64)? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT version, position FROM streams WHERE name = ?", arguments: [stream]).map { ($0[0], $0[1]) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT version, position FROM streams WHERE name = ?"), arguments: [stream]).map { ($0[0], $0[1]) }
         }
     }
 
@@ -151,13 +151,13 @@ final class LogIndex: Sendable {
     /// version wanted (or from the stream's head), so at most `limit + markEvery` steps.
     func streamLocations(_ stream: String, fromVersion version: Int64, limit: Int, upTo: Int64) throws -> [(position: Int64, location: LogLocation)] {
         try read { db in
-            guard let head = try Row.fetchOne(db, sql: "SELECT id, version, position FROM streams WHERE name = ?", arguments: [stream]) else { return [] }
+            guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, version, position FROM streams WHERE name = ?"), arguments: [stream]) else { return [] }
             let (id, headVersion, headPosition): (Int64, Int64, Int64) = (head[0], head[1], head[2])
             let from = max(version, 0)
             let last = min(from + Int64(limit) - 1, headVersion)
             guard last >= from, headPosition > 0 else { return [] }
             var position = headPosition
-            if let mark = try Int64.fetchOne(db, sql: "SELECT position FROM stream_marks WHERE stream = ? AND version >= ? ORDER BY version LIMIT 1", arguments: [id, last]) {
+            if let mark = try Int64.fetchOne(db.cachedStatement(sql: "SELECT position FROM stream_marks WHERE stream = ? AND version >= ? ORDER BY version LIMIT 1"), arguments: [id, last]) {
                 position = mark
             }
             let step = try db.cachedStatement(sql: "SELECT version, previous, segment, offset FROM events WHERE position = ?")
@@ -179,9 +179,9 @@ final class LogIndex: Sendable {
     /// `position + 1` and the ones after it.
     func groups(after position: Int64, upTo: Int64, limit: Int, categories: [String]) throws -> [Group] {
         try read { db in
-            let first = try Int64.fetchOne(db, sql: "SELECT max(position) FROM groups WHERE position <= ?", arguments: [position + 1]) ?? 1
+            let first = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(position) FROM groups WHERE position <= ?"), arguments: [position + 1]) ?? 1
             if categories.isEmpty {
-                return try Row.fetchAll(db, sql: "SELECT position, segment, offset, count FROM groups WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?", arguments: [first, upTo, limit]).map(Self.group)
+                return try Row.fetchAll(db.cachedStatement(sql: "SELECT position, segment, offset, count FROM groups WHERE position >= ? AND position <= ? ORDER BY position LIMIT ?"), arguments: [first, upTo, limit]).map(Self.group)
             }
             let ids = try Self.ids(db, table: "categories", names: categories)
             if ids.isEmpty { return [] }
