@@ -3,7 +3,9 @@ import WireProtocol
 
 /// A read model the projection runtime keeps up to date and queries.
 ///
-/// The runtime calls every method from one thread, so an implementation needs no locking.
+/// The runtime calls its methods from one thread at a time (a live rebuild's copy moves from the
+/// builder thread to the projector thread, a replaced one to a thread that closes it, each handed
+/// over once), so an implementation needs no locking.
 /// It must be a pure function of the log: apply events using only their contents (the recorded
 /// time, never the wall clock), so that a rebuild from position 0 equals the live model.
 public protocol Projection: AnyObject {
@@ -28,13 +30,15 @@ public protocol Projection: AnyObject {
     /// (0 by default, for a projection without a commit of its own; its `apply` stage holds it all).
     var lastCommitNanoseconds: Int64 { get }
 
-    /// Called once the model first reached the write node's head after it was opened (so, after a
-    /// catch-up from position 0, before the projector answers anything from the caught-up model):
-    /// the place to build what a catch-up is faster without, e.g. indexes only queries use.
+    /// Called once the model first reached the write node's head after it was opened (after a
+    /// catch-up, before the projector answers its next query; queries during the catch-up were
+    /// answered without it): the place to build what a catch-up is faster without, e.g. indexes
+    /// only queries use.
     /// A live rebuild calls it on its new copy before switching to it. Default: nothing.
     func reachedHead() throws
 
-    /// Discards the whole read model and the checkpoint (for `--rebuild`).
+    /// Discards the whole read model and the checkpoint. The runtime no longer calls it (`--rebuild`
+    /// builds a fresh copy beside the live one); tests use it to start a model afresh.
     func reset() throws
 
     /// Answers one query.

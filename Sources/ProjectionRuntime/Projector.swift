@@ -356,7 +356,10 @@ public final class Projector: @unchecked Sendable {
         let retired = RetiredCopy(projection: old)
         let logger = logger
         Thread {
-            do { try retired.projection.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
+            do { try retired.projection?.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
+            // The last reference: a SQLite model's connection and checkpointing thread end here,
+            // before its files go.
+            retired.projection = nil
             do { try FileManager.default.removeItem(atPath: directory) } catch {
                 logger.warning("removing the old copy failed", metadata: ["directory": "\(directory)", "error": "\(error)"])
             }
@@ -383,7 +386,7 @@ public final class Projector: @unchecked Sendable {
                 do {
                     let request = try QueryRequest.parse(envelope.body, configuration: configuration)
                     if Self.adminRequests.contains(request.name) {
-                        guard Self.isLoopback(peerAddress) else {
+                        guard Self.isLoopback(peerAddress, endpoint: boundQueryEndpoint) else {
                             throw WireError(.rejected, "\(request.name) is taken only from loopback (this request came from \(peerAddress ?? "?"))")
                         }
                         try reply(envelope.route, answer(request))
@@ -457,9 +460,10 @@ public final class Projector: @unchecked Sendable {
         }
     }
 
-    /// Whether a request came from this machine: a loopback address, or inproc/ipc (no address).
-    static func isLoopback(_ address: String?) -> Bool {
-        guard let address else { return true }
+    /// Whether a request came from this machine: a loopback address, or no address on an
+    /// inproc/ipc endpoint (a TCP peer whose address libzmq could not give is not trusted).
+    static func isLoopback(_ address: String?, endpoint: String) -> Bool {
+        guard let address else { return endpoint.hasPrefix("inproc://") || endpoint.hasPrefix("ipc://") }
         return address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
@@ -530,8 +534,9 @@ public final class Projector: @unchecked Sendable {
 }
 
 /// A replaced copy handed to the thread that removes it: only that thread uses it from then on.
-private struct RetiredCopy: @unchecked Sendable {
-    let projection: any Projection
+private final class RetiredCopy: @unchecked Sendable {
+    var projection: (any Projection)?
+    init(projection: any Projection) { self.projection = projection }
 }
 
 /// Why a projector could not start.

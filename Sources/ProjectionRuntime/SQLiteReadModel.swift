@@ -30,10 +30,11 @@ public final class SQLiteReadModel: @unchecked Sendable {
     ///   - schemaVersion: the layout `schema` creates (SQLite's `user_version`); a file of another
     ///     layout is emptied (tables and checkpoint) so that the runtime rebuilds it from the log.
     ///   - checkpoints: when the WAL is checkpointed (`WALCheckpointer`).
-    ///   - deferredIndexes: `CREATE INDEX IF NOT EXISTS …` statements for indexes that only queries
-    ///     use: a model opened empty builds them once it reached the head (`createDeferredIndexes`),
-    ///     which is cheaper than keeping them up to date through a catch-up from position 0; a
-    ///     model opened with a checkpoint has them from the start.
+    ///   - deferredIndexes: `CREATE INDEX IF NOT EXISTS <name> ON …` statements for indexes that
+    ///     only queries use: a model without them builds them once it reached the head
+    ///     (`createDeferredIndexes`, from `Projection.reachedHead`), which is cheaper than keeping
+    ///     them up to date through a catch-up from position 0. A restart in the middle of that
+    ///     catch-up keeps waiting for the head; queries before it are answered without them.
     ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
     public init(
         directory: String, fileName: String, tables: [String], schemaVersion: Int = 0,
@@ -65,7 +66,19 @@ public final class SQLiteReadModel: @unchecked Sendable {
         let pageSize = try queue.inDatabase { db in try Int.fetchOne(db, sql: "PRAGMA page_size") ?? 4096 }
         checkpointer = WALCheckpointer(path: path, pageSize: pageSize, thresholds: checkpoints)
         queue.inDatabase { db in checkpointer.install(on: db.sqliteConnection!) }
-        if try checkpoint() > 0 { try createDeferredIndexes() }
+        hasDeferredIndexes = try queue.inDatabase { db in
+            try deferredIndexes.allSatisfy { statement in
+                guard let name = Self.indexName(statement) else { return false }
+                return try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false
+            }
+        }
+    }
+
+    /// The index a `CREATE INDEX IF NOT EXISTS <name> ON …` statement creates.
+    private static func indexName(_ statement: String) -> String? {
+        let words = statement.split(separator: " ")
+        guard let on = words.firstIndex(of: "ON"), on > 0 else { return nil }
+        return String(words[on - 1])
     }
 
     /// Builds the deferred indexes (once; a no-op after). An index built over a finished table is

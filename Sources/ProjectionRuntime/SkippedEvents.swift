@@ -13,6 +13,13 @@ final class SkippedEvents {
     init(directory: String) throws {
         path = (directory as NSString).appendingPathComponent(Self.fileName)
         guard let data = FileManager.default.contents(atPath: path) else { return }
+        if let last = data.last, last != UInt8(ascii: "\n") {
+            // A line torn by a crash: cut it, or the next skip would be appended onto it and lost.
+            let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+            guard truncate(path, off_t(keep)) == 0 else {
+                throw ProjectorError("cannot cut the torn last line of \(path): \(String(cString: strerror(errno)))")
+            }
+        }
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
             // A line torn by a crash while it was written was never acknowledged: ignore it.
             if let entry = try? JSONParser.parse(Array(line)), let position = entry["position"]?.intValue {

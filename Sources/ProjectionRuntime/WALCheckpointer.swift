@@ -47,6 +47,8 @@ public final class WALCheckpointer: @unchecked Sendable {
     private var lastCommit: Int64 = 0
     private var pending = false  // a commit since the last checkpoint
     private var stopped = false
+    /// Signalled when the thread has ended (its connection closed).
+    private let exited = DispatchSemaphore(value: 0)
     private var status = WALStatus()
 
     /// Starts the checkpointing thread for the database at `path`, whose pages are `pageSize` bytes.
@@ -99,12 +101,16 @@ public final class WALCheckpointer: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Ends the thread after its current checkpoint (if any).
+    /// Ends the thread after its current checkpoint (if any) and waits until its connection is
+    /// closed, so that nothing writes to the files once the model is closed (a replaced copy is
+    /// deleted right after).
     func stop() {
         condition.lock()
+        let first = !stopped
         stopped = true
         condition.signal()
         condition.unlock()
+        if first { exited.wait() }
     }
 
     var currentStatus: WALStatus {
@@ -131,6 +137,7 @@ public final class WALCheckpointer: @unchecked Sendable {
     }
 
     private func run() {
+        defer { exited.signal() }  // declared first: runs last, after the connection is closed
         var connection: SQLiteConnection?
         let opened = sqlite3_open_v2(path, &connection, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
         defer { sqlite3_close_v2(connection) }

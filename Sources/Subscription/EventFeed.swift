@@ -18,7 +18,7 @@ public final class EventFeed: @unchecked Sendable {
         /// Only this category's events (PUB filtering); nil for every event.
         public var category: String?
         /// Most events asked for per catch-up request.
-        public var catchUpBatch = 5000
+        public var catchUpBatch = CatchUp.defaultMaxEvents
         /// No message (event or heartbeat) for this long means a dead link: resubscribe. Milliseconds.
         public var silenceTimeoutMs = 3500
         /// How long one catch-up request may take before it is retried on a fresh socket. Milliseconds.
@@ -97,7 +97,7 @@ public final class EventFeed: @unchecked Sendable {
     ///   and receive times; empty on timeout. Catch-up requests are asynchronous: the call never blocks
     ///   longer than `timeout`.
     /// - Throws: `ZMQError` (`isContextTerminated` after shutdown).
-    public func poll(timeout: Int, limit: Int = 5000, wakeOn other: Socket? = nil) throws -> FeedBatch {
+    public func poll(timeout: Int, limit: Int = CatchUp.defaultMaxEvents, wakeOn other: Socket? = nil) throws -> FeedBatch {
         if needsCatchUp {
             return try pollCatchUp(timeout: timeout, limit: limit, wakeOn: other)
         }

@@ -17,8 +17,8 @@ import WireProtocol
         }
     }
 
-    /// A model built from empty builds `orders_by_status` at the head; one opened with a
-    /// checkpoint has it at once; both answer alike without it.
+    /// A model built from empty builds `orders_by_status` at the head, also after a restart in
+    /// the middle of its catch-up, and answers alike without it.
     @Test func theStatusIndexOfAModelBuiltFromEmptyIsBuiltAtTheHead() throws {
         func indexes(_ model: OrdersProjection) throws -> [String] {
             try model.model.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name") }
@@ -36,7 +36,9 @@ import WireProtocol
             #expect(try indexes(reopened) == ["orders_by_user"], "an empty model defers it")
             try Support.apply(OrdersEventLog.seed().events, to: reopened)
             let afterRestart = try OrdersProjection(directory: directory + "/again")
-            #expect(try indexes(afterRestart) == ["orders_by_status", "orders_by_user"], "a model with a checkpoint builds it at open")
+            #expect(try indexes(afterRestart) == ["orders_by_user"], "a restart before the head keeps waiting for it")
+            try afterRestart.reachedHead()
+            #expect(try indexes(OrdersProjection(directory: directory + "/again")) == ["orders_by_status", "orders_by_user"])
         }
     }
 

@@ -1,6 +1,6 @@
 """The experiment's PNGs (matplotlib, Agg backend: no display needed).
 
-lag-vs-rate.png        p50/p99/p999 commit→apply lag per projector against the offered rate (the sweep)
+lag-vs-rate.png        p50/p99/p999 sync→commit lag per projector against the offered rate (the sweep)
 lag-over-time-*.png    interval p99/max lag and events behind per projector, faults as labelled lines
 latency-cdf-*.png      append latency and each projector's lag distribution from their percentile points
 lag-vs-delay.png       p50/p99 lag per projector against the injected one-way delay (netns sweep)
@@ -75,7 +75,7 @@ def lag_vs_rate(runs: list[dict], path: Path) -> Path:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("offered rate (commands/s; labels: achieved)")
-    ax.set_ylabel("commit→apply lag (ms)")
+    ax.set_ylabel("sync→commit lag (ms)")
     ax.set_title("Projector lag vs load")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
@@ -132,7 +132,7 @@ def latency_cdf(run: dict, path: Path) -> Path:
 
     curve(run["load"].get("appendLatencyUs"), "append latency (prism load)", "black")
     for name, p in run["projectors"].items():
-        curve(p.get("lagUs"), f"{name} commit→apply lag", _color(name))
+        curve(p.get("lagUs"), f"{name} sync→commit lag", _color(name))
         curve((run["load"].get("visibilityUs") or {}).get(name), f"{name} write→visible (probe)", _color(name), "--")
     ax.set_xscale("log")
     ax.set_yscale("logit")
@@ -161,7 +161,7 @@ def lag_vs_delay(runs: list[dict], path: Path) -> Path:
     if delays:
         ax.plot(delays, delays, color="gray", lw=0.8, label="injected delay")
     ax.set_xlabel("injected one-way delay (ms)")
-    ax.set_ylabel("commit→apply lag (ms)")
+    ax.set_ylabel("sync→commit lag (ms)")
     ax.set_title("Projector lag vs network delay")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
