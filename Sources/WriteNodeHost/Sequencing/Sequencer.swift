@@ -163,7 +163,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         for decision in decided {
             cache.applyProvisionally(decision)
         }
-        return decided.map(\.append)
+        // A closure, not `\.append`: in this generic context the key path would be instantiated
+        // at run time on every command (6 % of the sequencer's CPU in perf).
+        return decided.map { $0.append }
     }
 
     // MARK: - Committing
