@@ -99,14 +99,14 @@ public final class StatusProjection: Projection {
     /// Hands a copy of the state to the snapshot thread.
     private func startSnapshot() {
         let (checkpoint, orders, userOrders) = (appliedPosition, orders, userOrders)
-        let (path, directory, state) = (snapshotPath, directory, writerState)
+        let (path, state) = (snapshotPath, writerState)
         snapshotPosition = appliedPosition
         eventsSinceSnapshot = 0
         state.started()
         snapshotWriter.async {
             let bytes = StatusSnapshot.encode(checkpoint: checkpoint, orders: orders, userOrders: userOrders)
             do {
-                try StatusSnapshot.save(bytes, path: path, directory: directory)
+                try StatusSnapshot.save(bytes, path: path)
                 state.finished(nil)
             } catch {
                 state.finished(error)
@@ -144,7 +144,7 @@ public final class StatusProjection: Projection {
         if writerState.takeFailure() != nil { eventsSinceSnapshot = max(eventsSinceSnapshot, 1) }
         if appliedPosition == snapshotPosition && eventsSinceSnapshot == 0 { return }
         let bytes = StatusSnapshot.encode(checkpoint: appliedPosition, orders: orders, userOrders: userOrders)
-        try StatusSnapshot.save(bytes, path: snapshotPath, directory: directory)
+        try StatusSnapshot.save(bytes, path: snapshotPath)
         snapshotPosition = appliedPosition
         eventsSinceSnapshot = 0
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ProjectionRuntime
 
 /// The status projection's whole state in one file: the checkpoint and every order, so that the
 /// checkpoint is stored with the model it describes.
@@ -250,33 +251,14 @@ struct StatusSnapshot {
         return try bytes.withUnsafeBytes { raw in try decode(raw, path: path) }
     }
 
-    /// Replaces the file at `path` atomically: writes `<path>.tmp`, fsyncs it, renames it over
-    /// `path`, then fsyncs the directory so that the rename itself survives a power cut.
-    static func save(_ bytes: [UInt8], path: String, directory: String) throws(StatusSnapshotError) {
-        let temporary = path + ".tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if descriptor < 0 { throw ioError("cannot create", temporary) }
-        var failure: StatusSnapshotError?
-        bytes.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let count = write(descriptor, raw.baseAddress! + done, raw.count - done)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    failure = ioError("cannot write", temporary)
-                    return
-                }
-                done += count
-            }
+    /// Replaces the file at `path` atomically (`DurableFile.replace`: `<path>.tmp`, fsync, rename,
+    /// directory fsync), so that a crash leaves the old snapshot or the new one.
+    static func save(_ bytes: [UInt8], path: String) throws(StatusSnapshotError) {
+        do {
+            try DurableFile.replace(path, with: bytes)
+        } catch {
+            throw StatusSnapshotError(.io, path: path, "cannot save \(path): \(error)")
         }
-        if failure == nil, fsync(descriptor) != 0 { failure = ioError("cannot fsync", temporary) }
-        if close(descriptor) != 0, failure == nil { failure = ioError("cannot close", temporary) }
-        if let failure {
-            unlink(temporary)
-            throw failure
-        }
-        if rename(temporary, path) != 0 { throw ioError("cannot rename \(temporary) to", path) }
-        try syncDirectory(directory)
     }
 
     /// Deletes the snapshot and any leftover temporary file; absent files are fine.

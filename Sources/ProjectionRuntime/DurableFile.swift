@@ -1,24 +1,29 @@
 import Foundation
 import Glibc
 
-/// The projector's small files that must survive a crash once written (`skipped.jsonl`,
-/// `CURRENT`): every call syncs before it returns, and errors name the call, the path and `strerror`.
-enum DurableFile {
+/// Files that must survive a crash once written (`skipped.jsonl`, `CURRENT`, the status model's
+/// snapshot): every call syncs before it returns, and errors name the call, the path and `strerror`.
+public enum DurableFile {
     /// Appends `bytes` to `path` (created if missing) and syncs the file.
-    static func append(_ bytes: [UInt8], to path: String) throws {
+    public static func append(_ bytes: [UInt8], to path: String) throws {
         try write(bytes, to: path, flags: O_WRONLY | O_APPEND | O_CREAT)
     }
 
     /// Replaces `path` with `bytes` atomically: a temporary file, synced, renamed over it, and the
     /// directory synced, so a crash leaves either the old content or the new.
-    static func replace(_ path: String, with bytes: [UInt8]) throws {
+    public static func replace(_ path: String, with bytes: [UInt8]) throws {
         let temporary = path + ".tmp"
-        try write(bytes, to: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        do {
+            try write(bytes, to: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
         try check(rename(temporary, path), "rename(\(temporary), \(path))")
         try syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
-    static func syncDirectory(_ path: String) throws {
+    public static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         try check(fd, "open(\(path))")
         defer { close(fd) }
@@ -29,9 +34,14 @@ enum DurableFile {
         let fd = open(path, flags | O_CLOEXEC, 0o644)
         try check(fd, "open(\(path))")
         defer { close(fd) }
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count else {
-            throw ProjectorError("write(\(path)): \(written < 0 ? String(cString: strerror(errno)) : "short write")")
+        try bytes.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let count = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if count < 0, errno == EINTR { continue }
+                try check(Int32(clamping: count), "write(\(path))")
+                done += count
+            }
         }
         try check(fsync(fd), "fsync(\(path))")
     }
