@@ -27,6 +27,8 @@ final class ShadowBuild: @unchecked Sendable {
     private var _liveApplied: Int64 = 0
     private var stopRequested = false
     private let finished = DispatchSemaphore(value: 0)
+    /// Signalled by `stop()`: cuts a store-retry backoff short.
+    private let stopSignal = DispatchSemaphore(value: 0)
 
     // Owned by the builder thread, then (state `ready`) by the projector thread.
     private(set) var projection: (any Projection)?
@@ -72,6 +74,7 @@ final class ShadowBuild: @unchecked Sendable {
     /// Stops the builder (if still building) and waits for its thread.
     func stop() {
         lock.withLock { stopRequested = true }
+        stopSignal.signal()
         finished.wait()
         finished.signal()
     }
@@ -103,7 +106,8 @@ final class ShadowBuild: @unchecked Sendable {
                 case .storeFailed(_, let through):
                     applied = through
                     retryDelayMs = min(retryDelayMs * 2, maxRetryDelayMs)
-                    Thread.sleep(forTimeInterval: Double(retryDelayMs) / 1000)
+                    // Waits out the backoff unless `stop()` comes first (the loop then sees it).
+                    if stopSignal.wait(timeout: .now() + .milliseconds(retryDelayMs)) == .success { stopSignal.signal() }
                 case .stopped(let failure, _):
                     throw ProjectorError("the projection failed on position \(failure.position) (\(failure.type)): \(failure.error)")
                 }
