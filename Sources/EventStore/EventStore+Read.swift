@@ -62,7 +62,7 @@ extension EventStore {
             try Self.checkOpen(visible, directory)
             return (visible.indexed, visible.tail.events(of: stream))
         }
-        var events = try readRecords(index.streamLocations(stream, fromVersion: version, limit: limit, upTo: indexed))
+        var events = try readEvents(at: index.streamLocations(stream, fromVersion: version, limit: limit, upTo: indexed))
         var next = max(version, (events.last?.version ?? version - 1) + 1)
         func take(_ candidates: [RecordedEvent]) {
             for event in candidates where events.count < limit && event.stream == stream && event.version >= next {
@@ -102,7 +102,7 @@ extension EventStore {
     }
 
     /// Reads and checks the records at `locations`, reading neighbours in one `pread` where it can.
-    func readRecords(_ locations: [(position: Int64, location: LogLocation)]) throws -> [RecordedEvent] {
+    func readEvents(at locations: [(position: Int64, location: LogLocation)]) throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         events.reserveCapacity(locations.count)
         var reader = RecordReader()

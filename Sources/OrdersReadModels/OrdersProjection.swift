@@ -46,7 +46,7 @@ public final class OrdersProjection: SQLiteProjection {
     /// Only `ordersByStatus` reads it, and every status change moves an order in it: a model built
     /// from empty builds it at the head (`SQLiteReadModel`'s deferred indexes). `orders_by_user`
     /// is not deferred: an address change counts a user's orders by status through it.
-    static let ordersByStatusIndex = "CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, amount_cents, order_id, user_id)"
+    static let ordersByStatusIndex = DeferredIndex(name: "orders_by_status", on: "orders (status, amount_cents, order_id, user_id)")
 
     static func createSchema(_ db: Database) throws {
         try db.execute(sql: """

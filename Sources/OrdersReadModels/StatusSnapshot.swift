@@ -266,14 +266,11 @@ struct StatusSnapshot {
         for file in [path, path + ".tmp"] where unlink(file) != 0 && errno != ENOENT {
             throw ioError("cannot delete", file)
         }
-        try syncDirectory(directory)
-    }
-
-    private static func syncDirectory(_ directory: String) throws(StatusSnapshotError) {
-        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if descriptor < 0 { throw ioError("cannot open directory", directory) }
-        defer { close(descriptor) }
-        if fsync(descriptor) != 0 { throw ioError("cannot fsync directory", directory) }
+        do {
+            try DurableFile.syncDirectory(directory)
+        } catch {
+            throw StatusSnapshotError(.io, path: directory, "cannot sync \(directory): \(error)")
+        }
     }
 
     private static func ioError(_ action: String, _ path: String) -> StatusSnapshotError {

@@ -47,13 +47,14 @@ public final class Projector: @unchecked Sendable {
     /// Events received from the feed and not yet applied, up to `backlogThrough`: waiting only
     /// while the store is retried or the projector is stopped at an event.
     private var backlog = FeedBatch()
+    private var backlogThrough: Int64 = 0
     /// Whether the projection was told it reached the head (`Projection.reachedHead`).
     private var reachedHead = false
-    private var backlogThrough: Int64 = 0
     /// The event the projection threw on; nothing after it is applied until it is skipped.
     private var stoppedAt: ApplyFailure?
     /// The store's last failure while a batch waits for its retry at `retryAt`.
-    private var storeRetry: (error: ReadModelStoreError, delayNs: Int64, retryAt: Int64)?
+    private var storeRetry: (error: ReadModelStoreError, retryAt: Int64)?
+    private var storeBackoff: StoreRetryBackoff
     private var storeFailures = 0
     /// The copy being built beside the live one, if a rebuild is under way.
     private var rebuild: ShadowBuild?
@@ -79,6 +80,7 @@ public final class Projector: @unchecked Sendable {
         self.configuration = configuration
         self.makeProjection = makeProjection
         self.logger = logger
+        storeBackoff = StoreRetryBackoff(maxMilliseconds: configuration.maxStoreRetryDelayMs)
         do {
             generations = try ModelGenerations(directory: configuration.dataDirectory)
             projection = try makeProjection(generations.livePath)
@@ -199,7 +201,7 @@ public final class Projector: @unchecked Sendable {
     /// Skipped positions are left out; a store failure keeps what did not go in for a retry with
     /// backoff; a projection error stops at its event with everything before it applied.
     private func applyLive() {
-        let events = skipped.positions.isEmpty ? backlog.events : backlog.events.filter { !skipped.contains($0.position) }
+        let events = backlog.events.leavingOut(skipped.positions)
         let startedAt = wallClockNanoseconds()
         let outcome = projection.applyBatch(events, through: backlogThrough, after: applied)
         let timing = ApplyTiming(startedAt: startedAt, committedAt: wallClockNanoseconds(), commitNanoseconds: projection.lastCommitNanoseconds)
@@ -210,18 +212,20 @@ public final class Projector: @unchecked Sendable {
             if let retry = storeRetry {
                 logger.notice("read model store recovered", metadata: ["error.previous": "\(retry.error)"])
                 storeRetry = nil
+                storeBackoff.reset()
             }
         case .storeFailed(let error, let through):
             appliedThrough = through
             storeFailures += 1
-            let delay = min(max(10_000_000, (storeRetry?.delayNs ?? 5_000_000) * 2), Int64(configuration.maxStoreRetryDelayMs) * 1_000_000)
-            storeRetry = (error, delay, monotonicNanoseconds() + delay)
+            let delayMs = storeBackoff.next()
+            storeRetry = (error, monotonicNanoseconds() + Int64(delayMs) * 1_000_000)
             logger.warning("read model store failed; retrying", metadata: [
-                "error": "\(error)", "retry.delayMs": "\(delay / 1_000_000)", "projector.checkpoint": "\(through)",
+                "error": "\(error)", "retry.delayMs": "\(delayMs)", "projector.checkpoint": "\(through)",
             ])
         case .stopped(let failure, let through):
             appliedThrough = through
             storeRetry = nil
+            storeBackoff.reset()
             stoppedAt = failure
             logger.error("projection failed on an event; stopped there", metadata: [
                 "event.position": "\(failure.position)", "event.type": "\(failure.type)",
@@ -311,8 +315,7 @@ public final class Projector: @unchecked Sendable {
             if shadowApplied < applied {
                 let events = try shadowFeed.poll(timeout: 0, limit: configuration.maxEventsPerTransaction).events
                 guard !events.isEmpty || shadowFeed.position > shadowApplied else { return }
-                let kept = skipped.positions.isEmpty ? events : events.filter { !skipped.contains($0.position) }
-                guard case .applied = shadow.applyBatch(kept, through: shadowFeed.position, after: shadowApplied) else {
+                guard case .applied = shadow.applyBatch(events.leavingOut(skipped.positions), through: shadowFeed.position, after: shadowApplied) else {
                     finishRebuild(build, ["generation": .int(Int64(build.generation)), "failed": "the new copy failed to apply the last events"], discard: true)
                     return
                 }
@@ -342,6 +345,7 @@ public final class Projector: @unchecked Sendable {
         backlogThrough = applied
         stoppedAt = nil
         storeRetry = nil
+        storeBackoff.reset()
         retire(old, at: generations.path(oldGeneration))
         finishRebuild(build, [
             "generation": .int(Int64(build.generation)), "position": .int(applied),

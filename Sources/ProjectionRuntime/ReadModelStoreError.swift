@@ -26,3 +26,21 @@ public struct ReadModelStoreError: Error, Sendable, CustomStringConvertible {
         .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_PROTOCOL,
     ]
 }
+
+/// How long to wait before retrying a batch the store failed: 10 ms, doubling up to a ceiling;
+/// the live projector and a rebuild's builder both follow it.
+struct StoreRetryBackoff {
+    let maxMilliseconds: Int
+    private(set) var milliseconds = 0
+
+    init(maxMilliseconds: Int) { self.maxMilliseconds = maxMilliseconds }
+
+    /// The next wait after another failure.
+    mutating func next() -> Int {
+        milliseconds = min(max(10, milliseconds * 2), maxMilliseconds)
+        return milliseconds
+    }
+
+    /// After a success: the next failure waits 10 ms again.
+    mutating func reset() { milliseconds = 0 }
+}

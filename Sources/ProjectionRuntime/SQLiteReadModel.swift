@@ -19,7 +19,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
     public let path: String
     private let schema: (Database) throws -> Void
     private let tables: [String]
-    private let deferredIndexes: [String]
+    private let deferredIndexes: [DeferredIndex]
     /// Whether `deferredIndexes` exist yet (false while a model built from empty catches up).
     public private(set) var hasDeferredIndexes = false
 
@@ -30,15 +30,14 @@ public final class SQLiteReadModel: @unchecked Sendable {
     ///   - schemaVersion: the layout `schema` creates (SQLite's `user_version`); a file of another
     ///     layout is emptied (tables and checkpoint) so that the runtime rebuilds it from the log.
     ///   - checkpoints: when the WAL is checkpointed (`WALCheckpointer`).
-    ///   - deferredIndexes: `CREATE INDEX IF NOT EXISTS <name> ON …` statements for indexes that
-    ///     only queries use: a model without them builds them once it reached the head
+    ///   - deferredIndexes: indexes that only queries use: a model without them builds them once it reached the head
     ///     (`createDeferredIndexes`, from `Projection.reachedHead`), which is cheaper than keeping
     ///     them up to date through a catch-up from position 0. A restart in the middle of that
     ///     catch-up keeps waiting for the head; queries before it are answered without them.
     ///   - schema: creates the model's tables (`CREATE TABLE IF NOT EXISTS …`); run at open and after `reset`.
     public init(
         directory: String, fileName: String, tables: [String], schemaVersion: Int = 0,
-        checkpoints: WALCheckpointer.Thresholds = .init(), deferredIndexes: [String] = [],
+        checkpoints: WALCheckpointer.Thresholds = .init(), deferredIndexes: [DeferredIndex] = [],
         schema: @escaping (Database) throws -> Void
     ) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -67,18 +66,10 @@ public final class SQLiteReadModel: @unchecked Sendable {
         checkpointer = WALCheckpointer(path: path, pageSize: pageSize, thresholds: checkpoints)
         queue.inDatabase { db in checkpointer.install(on: db.sqliteConnection!) }
         hasDeferredIndexes = try queue.inDatabase { db in
-            try deferredIndexes.allSatisfy { statement in
-                guard let name = Self.indexName(statement) else { return false }
-                return try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [name]) ?? false
+            try deferredIndexes.allSatisfy { index in
+                try Bool.fetchOne(db, sql: "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = ?", arguments: [index.name]) ?? false
             }
         }
-    }
-
-    /// The index a `CREATE INDEX IF NOT EXISTS <name> ON …` statement creates.
-    private static func indexName(_ statement: String) -> String? {
-        let words = statement.split(separator: " ")
-        guard let on = words.firstIndex(of: "ON"), on > 0 else { return nil }
-        return String(words[on - 1])
     }
 
     /// Builds the deferred indexes (once; a no-op after). An index built over a finished table is
@@ -86,7 +77,7 @@ public final class SQLiteReadModel: @unchecked Sendable {
     public func createDeferredIndexes() throws {
         guard !hasDeferredIndexes else { return }
         try queue.write { db in
-            for index in deferredIndexes { try db.execute(sql: index) }
+            for index in deferredIndexes { try db.execute(sql: index.createStatement) }
         }
         hasDeferredIndexes = true
     }
@@ -159,6 +150,20 @@ public final class SQLiteReadModel: @unchecked Sendable {
             return digest.hex
         }
     }
+}
+
+/// An index a model builds only once it reached the head (`SQLiteReadModel`'s `deferredIndexes`).
+public struct DeferredIndex: Sendable {
+    public var name: String
+    /// What follows `ON`: the table and its columns, e.g. `orders (status, amount_cents)`.
+    public var on: String
+
+    public init(name: String, on: String) {
+        self.name = name
+        self.on = on
+    }
+
+    var createStatement: String { "CREATE INDEX IF NOT EXISTS \(name) ON \(on)" }
 }
 
 /// FNV-1a, 64 bits: enough to tell two read models apart in a test, not a cryptographic hash.

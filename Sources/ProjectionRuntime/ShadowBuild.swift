@@ -87,14 +87,14 @@ final class ShadowBuild: @unchecked Sendable {
         var applied: Int64 = 0
         var backlog: [RecordedEvent] = []
         var backlogThrough: Int64 = 0
-        var retryDelayMs = 5
+        var backoff = StoreRetryBackoff(maxMilliseconds: maxRetryDelayMs)
         while true {
             let (stop, liveApplied) = lock.withLock { (stopRequested, _liveApplied) }
             if stop { throw ProjectorError("stopped before it reached the head") }
             if backlogThrough <= applied {
                 let events = try feed.poll(timeout: 100, limit: batch).events
                 if !events.isEmpty || feed.position > applied {
-                    backlog = skipped.isEmpty ? events : events.filter { !skipped.contains($0.position) }
+                    backlog = events.leavingOut(skipped)
                     backlogThrough = feed.position
                 }
             }
@@ -102,12 +102,11 @@ final class ShadowBuild: @unchecked Sendable {
                 switch projection.applyBatch(backlog, through: backlogThrough, after: applied) {
                 case .applied:
                     applied = backlogThrough
-                    retryDelayMs = 5
+                    backoff.reset()
                 case .storeFailed(_, let through):
                     applied = through
-                    retryDelayMs = min(retryDelayMs * 2, maxRetryDelayMs)
                     // Waits out the backoff unless `stop()` comes first (the loop then sees it).
-                    if stopSignal.wait(timeout: .now() + .milliseconds(retryDelayMs)) == .success { stopSignal.signal() }
+                    if stopSignal.wait(timeout: .now() + .milliseconds(backoff.next())) == .success { stopSignal.signal() }
                 case .stopped(let failure, _):
                     throw ProjectorError("the projection failed on position \(failure.position) (\(failure.type)): \(failure.error)")
                 }

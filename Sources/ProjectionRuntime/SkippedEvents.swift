@@ -1,3 +1,4 @@
+import EventStore
 import Foundation
 import WireProtocol
 
@@ -41,5 +42,12 @@ final class SkippedEvents {
         }
         try DurableFile.append(entry.jsonBytes + [UInt8(ascii: "\n")], to: path)
         positions.insert(failure.position)
+    }
+}
+
+extension Array where Element == RecordedEvent {
+    /// These events without the skipped positions (the same array when none are skipped).
+    func leavingOut(_ skipped: Set<Int64>) -> [RecordedEvent] {
+        skipped.isEmpty ? self : filter { !skipped.contains($0.position) }
     }
 }

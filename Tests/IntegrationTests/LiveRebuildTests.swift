@@ -77,50 +77,49 @@ import WireProtocol
         #expect(waitUntil(timeout: .seconds(10)) { (try? generations(projector)) == ["generation-3"] }, "the old copies are removed")
     }
 
-    @Test func theRebuildFlagBuildsBesideTheLiveCopy() throws {
-        let system = try SystemHarness(projectors: ["status"])
+    /// One projector that has applied one user and one order: its position and digest.
+    func withOneOrder(_ name: String, _ body: (SystemHarness, ProjectorProcess, QueryClient, Int64, JSONValue?) throws -> Void) throws {
+        let system = try SystemHarness(projectors: [name])
         defer { system.close() }
-        let projector = system.projectors["status"]!
-        let queries = system.queryClients["status"]!
+        let queries = system.queryClients[name]!
         try system.send("RegisterUser", ["userId": "u1", "name": "N", "state": "Ohio"])
         let head = try system.send("PlaceOrder", ["orderId": "o1", "userId": "u1", "amountCents": 10, "description": "shoes"])
         try queries.waitForPosition(head)
-        let digest = try queries.query("digest")["result"]?["digest"]
-        #expect(projector.stop() == 0)
+        try body(system, system.projectors[name]!, queries, head, try queries.query("digest")["result"]?["digest"])
+    }
 
-        try projector.start(rebuild: true)
-        let summary = try waitForRebuild(queries, generation: 2)
-        #expect(summary["failed"] == nil && summary["position"]?.intValue == head, "\(summary)")
-        #expect(try queries.query("digest", minPosition: head)["result"]?["digest"] == digest)
+    @Test func theRebuildFlagBuildsBesideTheLiveCopy() throws {
+        try withOneOrder("status") { _, projector, queries, head, digest in
+            #expect(projector.stop() == 0)
+
+            try projector.start(rebuild: true)
+            let summary = try waitForRebuild(queries, generation: 2)
+            #expect(summary["failed"] == nil && summary["position"]?.intValue == head, "\(summary)")
+            #expect(try queries.query("digest", minPosition: head)["result"]?["digest"] == digest)
+        }
     }
 
     @Test func killDuringARebuildLeavesTheLiveCopyServing() throws {
-        let system = try SystemHarness(projectors: ["orders"])
-        defer { system.close() }
-        let projector = system.projectors["orders"]!
-        let queries = system.queryClients["orders"]!
-        try system.send("RegisterUser", ["userId": "u1", "name": "N", "state": "Ohio"])
-        let head = try system.send("PlaceOrder", ["orderId": "o1", "userId": "u1", "amountCents": 10, "description": "shoes"])
-        try queries.waitForPosition(head)
-        let digest = try queries.query("digest")["result"]?["digest"]
+        try withOneOrder("orders") { system, projector, queries, head, digest in
 
-        // With the write node gone the new copy cannot catch up: the rebuild stays under way.
-        #expect(system.writeNode.stop() == 0)
-        #expect(try queries.query("rebuild")["ok"] == .bool(true))
-        let second = try queries.query("rebuild")
-        #expect(second["error"]?["code"] == "Unavailable")
-        #expect(second["error"]?["message"]?.stringValue?.contains("already rebuilding") == true, "\(second)")
-        #expect(try stats(queries)["rebuild"]?["generation"] == 2)
-        #expect(waitUntil(timeout: .seconds(10)) { (try? generations(projector)) == ["generation-1", "generation-2"] })
-        #expect(try queries.query("order", ["orderId": "o1"])["ok"] == .bool(true), "the live copy answers during the rebuild")
+            // With the write node gone the new copy cannot catch up: the rebuild stays under way.
+            #expect(system.writeNode.stop() == 0)
+            #expect(try queries.query("rebuild")["ok"] == .bool(true))
+            let second = try queries.query("rebuild")
+            #expect(second["error"]?["code"] == "Unavailable")
+            #expect(second["error"]?["message"]?.stringValue?.contains("already rebuilding") == true, "\(second)")
+            #expect(try stats(queries)["rebuild"]?["generation"] == 2)
+            #expect(waitUntil(timeout: .seconds(10)) { (try? generations(projector)) == ["generation-1", "generation-2"] })
+            #expect(try queries.query("order", ["orderId": "o1"])["ok"] == .bool(true), "the live copy answers during the rebuild")
 
-        projector.kill()
-        try system.writeNode.start()
-        try projector.start()
-        try queries.waitForPosition(head)
-        #expect(try stats(queries)["generation"] == 1)
-        #expect(try generations(projector) == ["generation-1"], "the shadow is discarded")
-        #expect(try queries.query("digest")["result"]?["digest"] == digest)
+            projector.kill()
+            try system.writeNode.start()
+            try projector.start()
+            try queries.waitForPosition(head)
+            #expect(try stats(queries)["generation"] == 1)
+            #expect(try generations(projector) == ["generation-1"], "the shadow is discarded")
+            #expect(try queries.query("digest")["result"]?["digest"] == digest)
+        }
     }
 
     @Test func aSingleDirectoryModelIsMovedIntoGenerationOne() throws {
