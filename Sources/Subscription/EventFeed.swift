@@ -127,8 +127,8 @@ public final class EventFeed: @unchecked Sendable {
                 needsCatchUp = true
                 break
             }
-            guard let event = try? EventFrames.decodeBody(frames[2]), event.position == header.position else { continue }
-            batch.append(event, syncedAt: header.syncedAt, receivedAt: receivedAt)
+            guard let (event, syncedAt) = try? EventFrames.decodePublishedBody(frames[2]), event.position == header.position else { continue }
+            batch.append(event, syncedAt: syncedAt, receivedAt: receivedAt)
             position = event.position
             head = max(head, position)
         }

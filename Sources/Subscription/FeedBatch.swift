@@ -5,7 +5,7 @@ import EventModel
 public struct FeedBatch: Sendable {
     public private(set) var events: [RecordedEvent] = []
     /// Aligned with `events`: when the write node's sync covering the event returned (the
-    /// `syncedAt` of its PUB header), ns since the epoch; 0 for an event that came by catch-up,
+    /// `syncedAt` of its published body), ns since the epoch; 0 for an event that came by catch-up,
     /// whose reply carries no sync time.
     public private(set) var syncedAt: [Int64] = []
     /// Aligned with `events`: when the feed read the event's message (the PUB message, or the

@@ -4,9 +4,9 @@ import Foundation
 /// The frames of the event stream on the write node's PUB socket (`docs/PROTOCOL.md`).
 ///
 /// An event is `[topic, header, body]`: the topic `e:<category>:<type>` lets a SUB socket
-/// filter by category (`e:order:`) or type (`e:order:OrderShipped`); the 40-byte header carries
-/// the positions a subscriber needs to detect a gap before it parses anything, and the times lag
-/// is measured from; the body is JSON.
+/// filter by category (`e:order:`) or type (`e:order:OrderShipped`); the 32-byte header carries
+/// the positions a subscriber needs to detect a gap before it parses anything; the body is JSON
+/// (with `syncedAt`, the time lag is measured from).
 /// A heartbeat is `[h, header, body]`.
 public enum EventFrames {
     public static let eventTopicPrefix = "e:"
@@ -23,7 +23,7 @@ public enum EventFrames {
     /// The subscription prefix that selects one category's events.
     public static func subscription(category: String) -> String { "\(eventTopicPrefix)\(category):" }
 
-    /// Position data of one published event, big-endian u64/i64 ×5 on the wire.
+    /// Position data of one published event, big-endian u64/i64 ×4 on the wire.
     public struct Header: Sendable, Equatable {
         /// The event's global position.
         public var position: Int64
@@ -35,24 +35,20 @@ public enum EventFrames {
         /// Commit time, nanoseconds since the Unix epoch: stamped when the batch was staged, so
         /// before its sync.
         public var recordedAt: Int64
-        /// When the write node's sync covering the event returned (the moment its writer may be
-        /// acknowledged), nanoseconds since the Unix epoch; 0 in a heartbeat. Lag counts from here.
-        public var syncedAt: Int64
 
-        public init(position: Int64, previousInCategory: Int64, version: Int64, recordedAt: Int64, syncedAt: Int64) {
+        public init(position: Int64, previousInCategory: Int64, version: Int64, recordedAt: Int64) {
             self.position = position
             self.previousInCategory = previousInCategory
             self.version = version
             self.recordedAt = recordedAt
-            self.syncedAt = syncedAt
         }
 
-        public static let size = 40
+        public static let size = 32
 
         public var bytes: [UInt8] {
             var out = [UInt8]()
             out.reserveCapacity(Self.size)
-            for field in [position, previousInCategory, version, recordedAt, syncedAt] {
+            for field in [position, previousInCategory, version, recordedAt] {
                 withUnsafeBytes(of: field.bigEndian) { out.append(contentsOf: $0) }
             }
             return out
@@ -65,7 +61,7 @@ public enum EventFrames {
                 for byte in bytes[index * 8..<index * 8 + 8] { value = value << 8 | Int64(byte) }
                 return value
             }
-            self.init(position: field(0), previousInCategory: field(1), version: field(2), recordedAt: field(3), syncedAt: field(4))
+            self.init(position: field(0), previousInCategory: field(1), version: field(2), recordedAt: field(3))
         }
     }
 
@@ -73,18 +69,20 @@ public enum EventFrames {
     ///
     /// - Parameters:
     ///   - category: `event.category`, when the caller has it already.
-    ///   - syncedAt: when the sync that made the event durable returned, ns since the epoch.
+    ///   - syncedAt: when the sync that made the event durable returned, ns since the epoch (the
+    ///     body's `syncedAt`: the moment its writer may be acknowledged, where lag counts from).
     public static func frames(for event: RecordedEvent, category: String? = nil, previousInCategory: Int64, syncedAt: Int64) -> [[UInt8]] {
         [
             topic(category: category ?? event.category, type: event.type),
             Header(position: event.position, previousInCategory: previousInCategory,
-                   version: event.version, recordedAt: event.recordedAt, syncedAt: syncedAt).bytes,
-            body(of: event),
+                   version: event.version, recordedAt: event.recordedAt).bytes,
+            body(of: event, syncedAt: syncedAt),
         ]
     }
 
-    /// The JSON body of an event, with its data and metadata embedded as they were stored.
-    public static func body(of event: RecordedEvent) -> [UInt8] {
+    /// The JSON body of an event, with its data and metadata embedded as they were stored; a
+    /// published one also carries `syncedAt` (a catch-up reply's does not: it is not stored).
+    public static func body(of event: RecordedEvent, syncedAt: Int64? = nil) -> [UInt8] {
         var body = JSONObjectWriter(capacity: 160 + event.data.count + (event.metadata?.count ?? 0))
         body.int("position", event.position)
         body.string("stream", event.stream)
@@ -96,6 +94,7 @@ public enum EventFrames {
             out.append(UInt8(ascii: "\""))
         }
         body.int("recordedAt", event.recordedAt)
+        if let syncedAt { body.int("syncedAt", syncedAt) }
         body.raw("data", event.data)
         body.raw("metadata", event.metadata ?? Array("null".utf8))
         return body.finish()
@@ -105,6 +104,13 @@ public enum EventFrames {
     ///
     /// - Throws: `WireError` `.malformed` naming what is wrong.
     public static func decodeBody(_ bytes: [UInt8]) throws(WireError) -> RecordedEvent {
+        try decodePublishedBody(bytes).event
+    }
+
+    /// Decodes a published event's body with its `syncedAt` (0 when the body has none).
+    ///
+    /// - Throws: `WireError` `.malformed` naming what is wrong.
+    public static func decodePublishedBody(_ bytes: [UInt8]) throws(WireError) -> (event: RecordedEvent, syncedAt: Int64) {
         // One shallow pass: `data` and `metadata` are sliced out as they are, not parsed into a
         // tree and written back (that was most of a projector's catch-up time).
         let members: [String: JSONParser.ShallowMember]
@@ -130,9 +136,10 @@ public enum EventFrames {
         else {
             throw WireError(.malformed, "event body lacks one of position, stream, version, type, id, recordedAt, data")
         }
-        return RecordedEvent(
+        let event = RecordedEvent(
             id: id, position: position, stream: stream, version: version, type: type,
             data: data, metadata: scalar("metadata") == .null ? nil : raw("metadata"), recordedAt: recordedAt)
+        return (event, scalar("syncedAt")?.intValue ?? 0)
     }
 
     /// A heartbeat: the head position, the send time, and the last position of each category.
@@ -147,7 +154,7 @@ public enum EventFrames {
             self.categoryHeads = categoryHeads
         }
 
-        /// `[h, header(head, 0, 0, sentAt, 0), {"head","sentAt","categories"}]`.
+        /// `[h, header(head, 0, 0, sentAt), {"head","sentAt","categories"}]`.
         public var frames: [[UInt8]] {
             let body: JSONValue = [
                 "head": .int(head), "sentAt": .int(sentAt),
@@ -155,7 +162,7 @@ public enum EventFrames {
             ]
             return [
                 EventFrames.heartbeatTopicBytes,
-                Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt, syncedAt: 0).bytes,
+                Header(position: head, previousInCategory: 0, version: 0, recordedAt: sentAt).bytes,
                 body.jsonBytes,
             ]
         }

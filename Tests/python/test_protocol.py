@@ -9,7 +9,7 @@ import zmq
 
 from conftest import RECEIVE_TIMEOUT_MS, receive
 
-HEADER = struct.Struct(">QQqqq")  # position, previousInCategory, version, recordedAt, syncedAt
+HEADER = struct.Struct(">QQqq")  # position, previousInCategory, version, recordedAt
 
 
 def register(node, user_id, state="Oregon"):
@@ -93,11 +93,10 @@ class Follower:
 
     def step(self, timeout_ms=RECEIVE_TIMEOUT_MS):
         topic, header, body = receive(self.sub, timeout_ms)
-        position, previous, version, recorded_at, synced_at = HEADER.unpack(header)
+        position, previous, version, recorded_at = HEADER.unpack(header)
         if topic == b"h":
             beat = json.loads(body)
             assert beat["head"] == position and beat["sentAt"] == recorded_at and previous == 0 and version == 0
-            assert synced_at == 0
             self.heartbeats.append(beat)
             head = beat["categories"].get(self.category, 0) if self.category else beat["head"]
             if head > self.position:
@@ -108,7 +107,7 @@ class Follower:
         assert topic == f"e:{self.category_of(event['stream'])}:{event['type']}".encode()
         assert (event["position"], event["version"], event["recordedAt"]) == (position, version, recorded_at)
         # Stamped when the batch was staged, then when the sync covering it returned.
-        assert recorded_at <= synced_at < recorded_at + 60 * 10**9
+        assert recorded_at <= event["syncedAt"] < recorded_at + 60 * 10**9
         if self.category and self.category_of(event["stream"]) != self.category:
             return  # prefix match caught another category (e.g. `order:eu`): ignore it entirely
         if position <= self.position:
@@ -386,10 +385,10 @@ def test_heartbeat_carries_head(write_node):
     sub.setsockopt(zmq.SUBSCRIBE, b"h")
     sub.connect(write_node.publish)
     topic, header, body = receive(sub, RECEIVE_TIMEOUT_MS)
-    assert topic == b"h" and len(header) == HEADER.size == 40
-    head, previous, version, sent_at, synced_at = HEADER.unpack(header)
+    assert topic == b"h" and len(header) == HEADER.size == 32
+    head, previous, version, sent_at = HEADER.unpack(header)
     beat = json.loads(body)
-    assert head == last == beat["head"] and (previous, version, synced_at) == (0, 0, 0) and sent_at == beat["sentAt"]
+    assert head == last == beat["head"] and (previous, version) == (0, 0) and sent_at == beat["sentAt"]
     assert beat["categories"] == {"user": 4, "order": last}
     assert abs(sent_at / 1e9 - time.time()) < 60
     start = time.monotonic()
