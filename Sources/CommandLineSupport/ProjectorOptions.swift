@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ProjectionRuntime
+import SecurityOptions
 import WireProtocol
 
 /// The flags every projector executable takes.

@@ -6,6 +6,7 @@ import OrdersDomain
 import WireProtocol
 import WriteNodeHost
 import CommandLineSupport
+import SecurityOptions
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
