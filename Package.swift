@@ -196,6 +196,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: ["Security", "WriteNodeHost", "ZeroMQ", "WireProtocol", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SubscriptionTests", dependencies: ["Subscription", "TestSupport", "ZeroMQ", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -143,13 +143,13 @@ struct RefusalLog {
     static let rememberedKeys = 10_000
 
     private var logged: Set<String> = []
-    private var windowStart: Int64 = .min
+    private var windowStart: Int64?
     private var loggedInWindow = 0
     private var unlogged = 0
 
     mutating func note(_ fingerprint: String, now: Int64) -> Decision {
         if logged.contains(fingerprint) { return .quiet }
-        if now - windowStart >= Self.windowNanoseconds {
+        if windowStart.map({ now - $0 >= Self.windowNanoseconds }) ?? true {
             windowStart = now
             loggedInWindow = 0
         }

@@ -21,12 +21,22 @@ public struct KeyDirectory: Sendable {
 
     /// The named process's or user's key pair, from its secret certificate.
     public func keyPair(_ name: String) throws(SecurityError) -> CurveKeyPair {
-        try Certificate.readSecret(secretCertificatePath(name)).keyPair!
+        try hintingGenerate(name) { () throws(SecurityError) in try Certificate.readSecret(secretCertificatePath(name)).keyPair! }
     }
 
     /// A server's public key, from its public certificate (`write-node.pub`, `orders-projector.pub`).
     public func serverKey(_ server: String) throws(SecurityError) -> String {
-        try Certificate.readPublic(publicCertificatePath(server)).publicKey
+        try hintingGenerate(server) { () throws(SecurityError) in try Certificate.readPublic(publicCertificatePath(server)).publicKey }
+    }
+
+    /// A missing key file's error, with how to make it.
+    private func hintingGenerate<T>(_ name: String, _ read: () throws(SecurityError) -> T) throws(SecurityError) -> T {
+        do {
+            return try read()
+        } catch {
+            guard error.message.hasSuffix("no such file") || error.message.hasSuffix("No such file or directory") else { throw error }
+            throw SecurityError("\(error.message) (make it with `prism keys generate \(name) --dir \(path)`, or copy it from the host that has it)")
+        }
     }
 
     /// What `identity` needs to reach `server`.
