@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "TestSupport"],
+            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Security", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]
