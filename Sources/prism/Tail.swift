@@ -49,7 +49,7 @@ extension Prism {
                 // will not change by retrying, and a silence under CURVE may be a refused key.
                 if let failure = feed.lastError {
                     if failure.hasPrefix("catch-up: \(ErrorCode.forbidden.rawValue):") { throw CLIError(failure) }
-                    if let hint = server.silenceHint, !hinted {
+                    if let hint = server.silenceHint, !hinted, failure.hasPrefix("catch-up: no reply") {
                         FileHandle.standardError.write(Data("prism tail: \(failure); \(hint)\n".utf8))
                         hinted = true
                     }
