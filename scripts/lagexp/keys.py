@@ -18,11 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECTORS = ["orders", "search", "status", "history"]
+# The name of the key a server serves with: the write node's for its command, PUB and catch-up
+# endpoints, each projector's own for its query endpoint (their default `--identity`).
+WRITE_NODE = "write-node"
+
+
+def projector_key(name: str) -> str:
+    """`orders` → `orders-projector`."""
+    return f"{name}-projector"
+
 
 # The keys of one system: name → roles (None: a server key only, never a client, so not authorized).
 SYSTEM_KEYS: dict[str, str | None] = {
-    "write-node": None,
-    **{f"{p}-projector": "projector" for p in PROJECTORS},
+    WRITE_NODE: None,
+    **{projector_key(p): "projector" for p in PROJECTORS},
     "admin": "admin",
     "writer": "writer",
     "reader": "reader",
@@ -66,8 +75,7 @@ class ClientKeys:
         return ClientKeys(Path(directory), identity, certificate["public-key"], certificate["secret-key"])
 
     def server_key(self, server: str) -> str:
-        """A server's public key: `write-node` for its command, publish and catch-up endpoints,
-        `<name>-projector` for a projector's query endpoint."""
+        """A server's public key, by its key name (`WRITE_NODE`, `projector_key(name)`)."""
         return read_certificate(self.directory / f"{server}.pub")["public-key"]
 
     def apply(self, sock, server: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import procfile, wire
+from . import keys, procfile, wire
 
 READY_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
@@ -100,9 +100,9 @@ class Topology:
     def server_keys(self) -> dict[str, str]:
         """Each dialed endpoint's server key name (what a CURVE client must trust there): the write
         node serves with `write-node`, a projector (and its rebuild) with `<name>-projector`."""
-        names = {self.command: "write-node"}
+        names = {self.command: keys.WRITE_NODE}
         for endpoints in (self.query, self.rebuild_query):
-            names.update({endpoint: f"{p}-projector" for p, endpoint in endpoints.items()})
+            names.update({endpoint: keys.projector_key(p) for p, endpoint in endpoints.items()})
         return names
 
 
