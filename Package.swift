@@ -120,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport", "SecurityOptions",
+                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ProjectionRuntime
+import Security
 import SecurityOptions
 import WireProtocol
 
@@ -33,7 +34,7 @@ public struct ProjectorOptions: ParsableArguments {
     @OptionGroup public var keys: KeyOptions
 
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
-    public var writeNodeKey = "write-node"
+    public var writeNodeKey = ServerKeyName.writeNode
 
     public init() {}
 
@@ -57,7 +58,7 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.rebuild = rebuild
         configuration.maxEventsPerTransaction = maxBatch
         configuration.silenceTimeoutMs = silenceTimeoutMs
-        configuration.security = try keys.serverSecurity(defaultIdentity: "\(definition.name)-projector", logger: logger)
+        configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.projector(definition.name), logger: logger)
         do {
             configuration.writeNodeKeys = try configuration.security?.clientKeys(to: writeNodeKey)
         } catch {

@@ -31,10 +31,12 @@ extension KeyOptions {
     static let cliIdentity = "admin"
 
     /// The write node, at its command, publish or catch-up endpoint: all three serve with `write-node.key`.
-    func writeNode(_ endpoint: String) throws -> Server { try server("write-node", endpoint: endpoint) }
+    func writeNode(_ endpoint: String) throws -> Server { try server(ServerKeyName.writeNode, endpoint: endpoint) }
 
     /// A projector (`orders`) at its query endpoint: it serves with `<name>-projector.key`.
-    func projector(_ name: String, endpoint: String) throws -> Server { try server("\(name)-projector", endpoint: endpoint) }
+    func projector(_ name: String, endpoint: String) throws -> Server {
+        try server(ServerKeyName.projector(name), endpoint: endpoint)
+    }
 
     // The one place that decides CURVE for a client: every subcommand reaches servers through it.
     private func server(_ name: String, endpoint: String) throws -> Server {

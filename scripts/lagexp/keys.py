@@ -19,7 +19,8 @@ from pathlib import Path
 
 PROJECTORS = ["orders", "search", "status", "history"]
 # The name of the key a server serves with: the write node's for its command, PUB and catch-up
-# endpoints, each projector's own for its query endpoint (their default `--identity`).
+# endpoints, each projector's own for its query endpoint (their default `--identity`, as
+# `ServerKeyName` in Sources/Security says for the Swift side).
 WRITE_NODE = "write-node"
 
 
