@@ -75,8 +75,8 @@ public struct Certificate: Sendable, Equatable {
     public static func parse(_ text: String, source: String) throws(SecurityError) -> Certificate {
         var section = ""
         var values: [String: String] = [:]
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine[...]
+        // `isNewline` also splits "\r\n", which Swift holds as one Character: Windows-edited files read.
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             if line.first != " " && line.first != "\t" {

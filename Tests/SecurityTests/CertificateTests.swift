@@ -67,6 +67,8 @@ import ZeroMQ
         let certificate = try Certificate.parse(text, source: "dave.key_secret")
         #expect(certificate.keyPair == pair)
         #expect(certificate.roles.isEmpty && certificate.name == "dave")
+        // The same file edited on Windows.
+        #expect(try Certificate.parse(text.replacingOccurrences(of: "\n", with: "\r\n"), source: "dave.key_secret") == certificate)
     }
 
     @Test func malformedCertificatesAreNamedPrecisely() throws {
