@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import ProjectionRuntime
+import SecurityOptions
 import WireProtocol
 
 /// The flags every projector executable takes.
@@ -29,6 +30,11 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: Logger.Level = .info
 
+    @OptionGroup public var keys: KeyOptions
+
+    @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
+    public var writeNodeKey = "write-node"
+
     public init() {}
 
     public func validate() throws {
@@ -51,6 +57,12 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.rebuild = rebuild
         configuration.maxEventsPerTransaction = maxBatch
         configuration.silenceTimeoutMs = silenceTimeoutMs
+        configuration.security = try keys.serverSecurity(defaultIdentity: "\(definition.name)-projector", logger: logger)
+        do {
+            configuration.writeNodeKeys = try configuration.security?.clientKeys(to: writeNodeKey)
+        } catch {
+            throw StartupFailure("\(error)")
+        }
         let projector: Projector
         do {
             projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)
@@ -58,7 +70,8 @@ public struct ProjectorOptions: ParsableArguments {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { projector.shutdown() }
-        defer { withExtendedLifetime(signals) {} }
+        let reload = ReloadSignal { projector.reloadAuthorizedKeys() }
+        defer { withExtendedLifetime((signals, reload)) {} }
         try projector.run()
     }
 }

@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import Logging
+import Security
 import Subscription
 import WireProtocol
 import ZeroMQ
@@ -61,7 +62,7 @@ public final class Projector: @unchecked Sendable {
     private var lastRebuild: JSONValue?
 
     static let builtInQueries = ["stats", "health", "digest"]
-    /// Requests that change the projector, taken only from loopback peers.
+    /// Requests that change the projector: the `admin` role's with `--keys`, else loopback peers'.
     static let adminRequests = ["skip", "rebuild"]
 
     private struct WaitingQuery {
@@ -90,7 +91,9 @@ public final class Projector: @unchecked Sendable {
         }
         do {
             context = try Context()
+            try configuration.security?.startHandler(on: context, logger: logger)
             querySocket = try Socket(context, .router)
+            try configuration.security?.secure(querySocket, .query)
             try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
             try querySocket.setSendHighWaterMark(0)
             do {
@@ -101,6 +104,8 @@ public final class Projector: @unchecked Sendable {
             boundQueryEndpoint = try querySocket.lastEndpoint
         } catch let error as ZMQError {
             throw ProjectorError("\(error)")
+        } catch let error as SecurityError {
+            throw ProjectorError(error.message)
         }
         do {
             applied = try projection.checkpoint()
@@ -122,6 +127,12 @@ public final class Projector: @unchecked Sendable {
         }.start()
         finished.wait()
         if let failure { throw failure }
+    }
+
+    /// Reads the authorized keys again (SIGHUP): a removed key's connections lose their rights at
+    /// their next request.
+    public func reloadAuthorizedKeys() {
+        configuration.security?.gatekeeper.reload()
     }
 
     /// Stops serving, from any thread.
@@ -282,6 +293,7 @@ public final class Projector: @unchecked Sendable {
             category: projection.category)
         feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
         feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
+        feedConfiguration.curve = configuration.writeNodeKeys
         return feedConfiguration
     }
 
@@ -382,20 +394,23 @@ public final class Projector: @unchecked Sendable {
     // MARK: - Queries
 
     private func serveQueries() throws {
-        while let (frames, peerAddress) = try querySocket.receiveWithPeerAddress(dontWait: true) {
-            switch RequestEnvelope.split(frames) {
+        while let message = try querySocket.receiveMessage(dontWait: true) {
+            switch RequestEnvelope.split(message.frames) {
             case .failure(let failure):
                 try reply(failure.route, failure.error.reply)
             case .success(let envelope):
                 do {
                     let request = try QueryRequest.parse(envelope.body, configuration: configuration)
                     if Self.adminRequests.contains(request.name) {
-                        guard Self.isLoopback(peerAddress, endpoint: boundQueryEndpoint) else {
-                            throw WireError(.rejected, "\(request.name) is taken only from loopback (this request came from \(peerAddress ?? "?"))")
+                        if let gatekeeper = configuration.security?.gatekeeper {
+                            try gatekeeper.authorize(message.userId, .admin, for: request.name)
+                        } else if !Self.isLoopback(message.peerAddress, endpoint: boundQueryEndpoint) {
+                            throw WireError(.rejected, "\(request.name) is taken only from loopback without --keys (this request came from \(message.peerAddress ?? "?"))")
                         }
                         try reply(envelope.route, answer(request))
                         continue
                     }
+                    try configuration.security?.gatekeeper.authorize(message.userId, .reader, for: "query \(request.name.prefix(64))")
                     // An unknown query is an error now, not after waiting for its position.
                     guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
                         throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
@@ -506,6 +521,7 @@ public final class Projector: @unchecked Sendable {
         }
         if let lastRebuild { members["lastRebuild"] = lastRebuild }
         if let readModel = projection.statistics { members["readModel"] = readModel }
+        if let gatekeeper = configuration.security?.gatekeeper { members["refusals"] = gatekeeper.refusals }
         return .object(members)
     }
 

@@ -28,6 +28,8 @@ extension Prism {
             var configuration = EventFeed.Configuration(
                 publishEndpoint: node.publishEndpoint, catchUpEndpoint: node.catchUpEndpoint, category: category)
             configuration.requestTimeoutMs = node.timeoutMs
+            // The PUB and catch-up endpoints are both the write node's: one server key.
+            configuration.curve = try node.catchUp().curve
             let feed = try EventFeed(context: context, configuration: configuration, after: start)
             let stop = StopFlag()
             let signals = [SIGINT, SIGTERM].map { number in
@@ -51,8 +53,7 @@ extension Prism {
 
         /// Without `--from`, tail starts at the head, like `tail -f`.
         private func currentHead(_ context: Context) throws -> Int64 {
-            let client = RequestClient(context, endpoint: node.commandEndpoint)
-            let reply = try requestJSON(client, ["query": "health"], timeout: node.timeoutMs)
+            let reply = try node.command().client(context).requestJSON(["query": "health"], timeout: node.timeoutMs)
             return reply["position"]?.intValue ?? 0
         }
     }

@@ -6,6 +6,7 @@ import OrdersDomain
 import WireProtocol
 import WriteNodeHost
 import CommandLineSupport
+import SecurityOptions
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
@@ -56,6 +57,8 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup var keys: KeyOptions
+
     func validate() throws {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10, got \(heartbeatMs)") }
@@ -88,6 +91,7 @@ struct WriteNodeCommand: ParsableCommand {
 
         var logger = Logger(label: "prism.write-node")
         logger.logLevel = logLevel
+        configuration.security = try keys.serverSecurity(defaultIdentity: "write-node", logger: logger)
         let node: WriteNode<OrdersDomain>
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
@@ -95,7 +99,8 @@ struct WriteNodeCommand: ParsableCommand {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { node.shutdown() }
+        let reload = ReloadSignal { node.reloadAuthorizedKeys() }
         node.run()
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reload)) {}
     }
 }
