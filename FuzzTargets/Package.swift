@@ -28,5 +28,6 @@ let package = Package(
         fuzzTarget("event-frames", ["WireProtocol"]),
         fuzzTarget("catch-up-reply", ["WireProtocol"]),
         fuzzTarget("log-format", ["EventStore"]),
+        fuzzTarget("certificate", ["Security"]),
     ]
 )
