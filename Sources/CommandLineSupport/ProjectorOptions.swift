@@ -26,6 +26,12 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "Milliseconds without an event or heartbeat before resubscribing.")
     public var silenceTimeoutMs = 3500
 
+    @Option(help: "Messages queued per connection on the query endpoint, each way: past it a client's unread replies are dropped and its queries wait in TCP.")
+    public var queuePerConnection: Int32 = 100
+
+    @Option(help: "Most queries answered before the events that arrived meanwhile are applied.")
+    public var maxQueriesPerPass = 16
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: Logger.Level = .info
 
@@ -33,6 +39,8 @@ public struct ProjectorOptions: ParsableArguments {
 
     public func validate() throws {
         guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be between 1 and 100000, got \(maxBatch)") }
+        guard queuePerConnection >= 1 else { throw ValidationError("--queue-per-connection must be at least 1, got \(queuePerConnection)") }
+        guard maxQueriesPerPass >= 1 else { throw ValidationError("--max-queries-per-pass must be at least 1, got \(maxQueriesPerPass)") }
         guard silenceTimeoutMs >= 100 else { throw ValidationError("--silence-timeout-ms must be at least 100, got \(silenceTimeoutMs)") }
     }
 
@@ -51,6 +59,8 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.rebuild = rebuild
         configuration.maxEventsPerTransaction = maxBatch
         configuration.silenceTimeoutMs = silenceTimeoutMs
+        configuration.queuePerConnection = queuePerConnection
+        configuration.maxQueriesPerPass = maxQueriesPerPass
         let projector: Projector
         do {
             projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)

@@ -59,6 +59,9 @@ public final class Projector: @unchecked Sendable {
     /// The copy being built beside the live one, if a rebuild is under way.
     private var rebuild: ShadowBuild?
     private var lastRebuild: JSONValue?
+    /// `stats`' lag summaries as of `eventsApplied` and the interval's `resets`.
+    private var lagSummaries: (eventsApplied: Int, resets: Int, fields: [String: JSONValue])?
+    private var intervalResets = 0
 
     static let builtInQueries = ["stats", "health", "digest"]
     /// Requests that change the projector, taken only from loopback peers.
@@ -92,7 +95,8 @@ public final class Projector: @unchecked Sendable {
             context = try Context()
             querySocket = try Socket(context, .router)
             try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
-            try querySocket.setSendHighWaterMark(0)
+            try querySocket.setSendHighWaterMark(configuration.queuePerConnection)
+            try querySocket.setReceiveHighWaterMark(configuration.queuePerConnection)
             do {
                 try querySocket.bind(configuration.queryEndpoint)
             } catch {
@@ -381,8 +385,11 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: - Queries
 
+    /// Answers what has arrived, at most `maxQueriesPerPass` (the rest wait for the next pass; the
+    /// ROUTER takes them from each connection in turn).
     private func serveQueries() throws {
-        while let (frames, peerAddress) = try querySocket.receiveWithPeerAddress(dontWait: true) {
+        for _ in 0..<configuration.maxQueriesPerPass {
+            guard let (frames, peerAddress) = try querySocket.receiveWithPeerAddress(dontWait: true) else { return }
             switch RequestEnvelope.split(frames) {
             case .failure(let failure):
                 try reply(failure.route, failure.error.reply)
@@ -477,16 +484,20 @@ public final class Projector: @unchecked Sendable {
 
     private func stats(_ params: JSONValue) throws -> JSONValue {
         let reset = try FieldReader(params, path: "params").optionalBool("reset") ?? false
+        // Summarized again only once events were applied or the interval reset (the histograms are
+        // costly): a client flooding `stats` costs a copy per request, not the summaries.
+        if lagSummaries?.eventsApplied != eventsApplied || lagSummaries?.resets != intervalResets {
+            lagSummaries = (eventsApplied, intervalResets, [
+                "lagUs": lag.lag.total.summary, "intervalLagUs": lag.lag.interval.summary,
+                "lagStagesUs": lag.stagesSummary(\.total), "intervalLagStagesUs": lag.stagesSummary(\.interval),
+            ])
+        }
         let result: JSONValue = [
             "name": .string(configuration.name),
             "applied": .int(applied),
             "head": .int(max(feed?.head ?? 0, applied)),
             "eventsApplied": .int(Int64(eventsApplied)),
             "transactions": .int(Int64(transactions)),
-            "lagUs": lag.lag.total.summary,
-            "intervalLagUs": lag.lag.interval.summary,
-            "lagStagesUs": lag.stagesSummary(\.total),
-            "intervalLagStagesUs": lag.stagesSummary(\.interval),
             "gapsRepaired": .int(Int64(feed?.gapsRepaired ?? 0)),
             "resubscriptions": .int(Int64(feed?.resubscriptions ?? 0)),
             "queriesAnswered": .int(Int64(queriesAnswered)),
@@ -498,8 +509,12 @@ public final class Projector: @unchecked Sendable {
             "uptimeMs": .int((monotonicNanoseconds() - started) / 1_000_000),
             "time": .int(wallClockNanoseconds()),
         ]
-        if reset { lag.resetInterval() }
         guard case .object(var members) = result else { return result }
+        members.merge(lagSummaries?.fields ?? [:]) { $1 }
+        if reset {
+            lag.resetInterval()
+            intervalResets += 1
+        }
         if let rebuild {
             let progress = rebuild.progress
             members["rebuild"] = ["generation": .int(Int64(rebuild.generation)), "position": .int(progress.applied), "head": .int(progress.head)]

@@ -19,6 +19,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var cache: StreamStateCache<D>
     private let logger: Logger
     private(set) var statistics = Statistics()
+    /// The last `stats` answer and the group commits it covers.
+    private var statsAnswer: (commits: Int, answer: JSONValue)?
 
     /// The batch being collected and decided.
     private var collecting = PendingBatch()
@@ -65,6 +67,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// Serves until the context is shut down, then closes its sockets with a bounded linger.
     func run() {
         var poller = Poller([commands, committer.completion])
+        var completionPoller = Poller([committer.completion])
         let interval = Int64(configuration.heartbeatIntervalMs) * 1_000_000
         var nextHeartbeat = monotonicNanoseconds()
         defer {
@@ -80,10 +83,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     nextHeartbeat = now + interval
                 }
                 let wait = Int(max(0, (nextHeartbeat - now) / 1_000_000))
-                let ready = try poller.poll(timeout: wait)
+                let ready = try poll(&poller, &completionPoller, timeout: wait)
                 let started = monotonicNanoseconds()
-                if ready[1].readable { try finishInFlight() }
-                if ready[0].readable { try receive() }
+                if ready.committed { try finishInFlight() }
+                if ready.requests { try receive() }
                 if inFlight == nil { try dispatch() }
                 statistics.batchNanoseconds += monotonicNanoseconds() - started
             } catch let error as ZMQError where error.isContextTerminated {
@@ -96,22 +99,41 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         }
     }
 
+    /// Waits for requests and the committer. While the collecting batch is full and another is
+    /// syncing, only the committer can move things on: the requests are left waiting (not polled,
+    /// which would return at once, again and again).
+    private func poll(_ both: inout Poller, _ committerOnly: inout Poller, timeout: Int) throws -> (requests: Bool, committed: Bool) {
+        if collectingIsFull && inFlight != nil {
+            return (false, try committerOnly.poll(timeout: timeout)[0].readable)
+        }
+        let ready = try both.poll(timeout: timeout)
+        return (ready[0].readable, ready[1].readable)
+    }
+
     // MARK: - Collecting
 
     /// Thrown by a decide-time lookup of a stream that a generic append of the collecting batch
     /// has changed: its state is known only once that batch is staged.
     private struct StageFirst: Error {}
 
-    /// Receives and decides everything waiting, up to the batch limit.
+    /// Whether the collecting batch takes no more requests: at the batch limit, or one connection
+    /// has taken its share.
+    private var collectingIsFull: Bool {
+        collecting.count >= configuration.maxBatchRequests || collecting.connectionShareTaken
+    }
+
+    /// Receives and decides everything waiting, until the collecting batch is full.
     private func receive() throws {
         var received = 0
         drainedAt = monotonicNanoseconds()
-        while collecting.count < configuration.maxBatchRequests, let frames = try commands.receive(dontWait: true) {
+        while !collectingIsFull, let frames = try commands.receive(dontWait: true) {
             received += 1
             switch RequestEnvelope.split(frames) {
             case .failure(let failure): collecting.fail(failure.route, failure.error)
             case .success(let envelope): try handle(envelope)
             }
+            // Counted after deciding: a command that had to stage the batch first is in the new one.
+            collecting.noteRequest(from: frames.first ?? [], share: configuration.maxBatchRequestsPerConnection)
         }
         statistics.largestBatch = max(statistics.largestBatch, collecting.count)
         if received > 0 { statistics.receives += 1 }
@@ -258,32 +280,42 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
             return ["ok": true, "position": .int(head), "result": ["status": "serving"]]
         case "stats":
-            let indexed = store.indexedPosition
-            let caches = store.cacheCounts
-            return [
-                "ok": true, "position": .int(head),
-                "result": [
-                    "head": .int(head),
-                    "requests": .int(Int64(statistics.requests)),
-                    "batches": .int(Int64(statistics.batches)),
-                    "eventsAppended": .int(Int64(statistics.eventsAppended)),
-                    "largestBatch": .int(Int64(statistics.largestBatch)),
-                    "receives": .int(Int64(statistics.receives)),
-                    "failedCommits": .int(Int64(statistics.failedCommits)),
-                    "cachedStreams": .int(Int64(cache.count)),
-                    "streamHeadsInMemory": .int(Int64(caches.streams)),
-                    "idWindow": .int(Int64(caches.ids)),
-                    "indexedPosition": .int(indexed),
-                    "indexBehind": .int(head - indexed),
-                    "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
-                    "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
-                    "syncWaitUs": statistics.syncWait.summary,
-                    "syncUs": statistics.sync.summary,
-                    "publishUs": statistics.publish.summary,
-                ],
-            ]
+            // Computed once per group commit (its histograms are costly): a client flooding `stats`
+            // costs the node a copy of the answer per request, not its computation.
+            let commits = statistics.batches + statistics.failedCommits
+            if let cached = statsAnswer, cached.commits == commits { return cached.answer }
+            let answer = stats(head: head)
+            statsAnswer = (commits, answer)
+            return answer
         default:
             throw WireError(.unknownQuery, "unknown query '\(name)' (the write node answers: health, stats)")
         }
+    }
+
+    private func stats(head: Int64) -> JSONValue {
+        let indexed = store.indexedPosition
+        let caches = store.cacheCounts
+        return [
+            "ok": true, "position": .int(head),
+            "result": [
+                "head": .int(head),
+                "requests": .int(Int64(statistics.requests)),
+                "batches": .int(Int64(statistics.batches)),
+                "eventsAppended": .int(Int64(statistics.eventsAppended)),
+                "largestBatch": .int(Int64(statistics.largestBatch)),
+                "receives": .int(Int64(statistics.receives)),
+                "failedCommits": .int(Int64(statistics.failedCommits)),
+                "cachedStreams": .int(Int64(cache.count)),
+                "streamHeadsInMemory": .int(Int64(caches.streams)),
+                "idWindow": .int(Int64(caches.ids)),
+                "indexedPosition": .int(indexed),
+                "indexBehind": .int(head - indexed),
+                "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
+                "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
+                "syncWaitUs": statistics.syncWait.summary,
+                "syncUs": statistics.sync.summary,
+                "publishUs": statistics.publish.summary,
+            ],
+        ]
     }
 }
