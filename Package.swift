@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "EventModel", targets: ["EventModel"]),
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
+        .library(name: "Security", targets: ["Security"]),
         .library(name: "Subscription", targets: ["Subscription"]),
         .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
@@ -41,6 +42,14 @@ let package = Package(
             providers: [.apt(["libzmq3-dev"])]
         ),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: swiftSettings),
+        // libsodium (libzmq's own crypto, installed with libzmq3-dev): SHA-256 key fingerprints.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // CURVE key files, the authorized keys, the ZAP handler and the per-request role checks.
+        .target(
+            name: "Security",
+            dependencies: ["ZeroMQ", "CSodium", "WireProtocol", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // JSON values, the parser and the one byte writer: no dependencies.
         .target(name: "JSON", swiftSettings: swiftSettings),
         // Latency histograms in the one shape `stats` reports them: JSON and HDR histograms only.
@@ -66,7 +75,7 @@ let package = Package(
         .target(
             name: "WriteNodeHost",
             dependencies: [
-                "ZeroMQ", "EventStore", "WireProtocol", "Latency",
+                "ZeroMQ", "EventStore", "WireProtocol", "Latency", "Security",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -77,7 +86,7 @@ let package = Package(
         .target(
             name: "ProjectionRuntime",
             dependencies: [
-                "ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Latency",
+                "ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Latency", "Security",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,7 +102,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol",
+                "ProjectionRuntime", "WireProtocol", "Security",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -133,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "EventModel", "WireProtocol", "Subscription",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -180,6 +189,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SecurityTests",
+            dependencies: ["Security", "WriteNodeHost", "ZeroMQ", "WireProtocol", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "WireProtocolTests", dependencies: ["WireProtocol", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SubscriptionTests", dependencies: ["Subscription", "TestSupport", "ZeroMQ", "WireProtocol", "EventStore"], swiftSettings: swiftSettings),
         .testTarget(

@@ -35,6 +35,11 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: Logger.Level = .info
 
+    @OptionGroup public var keys: KeyOptions
+
+    @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
+    public var writeNodeKey = "write-node"
+
     public init() {}
 
     public func validate() throws {
@@ -61,6 +66,12 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.silenceTimeoutMs = silenceTimeoutMs
         configuration.queuePerConnection = queuePerConnection
         configuration.maxQueriesPerPass = maxQueriesPerPass
+        configuration.security = try keys.serverSecurity(defaultIdentity: "\(definition.name)-projector", logger: logger)
+        do {
+            configuration.writeNodeKeys = try configuration.security?.clientKeys(to: writeNodeKey)
+        } catch {
+            throw StartupFailure("\(error)")
+        }
         let projector: Projector
         do {
             projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)
@@ -68,7 +79,8 @@ public struct ProjectorOptions: ParsableArguments {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { projector.shutdown() }
-        defer { withExtendedLifetime(signals) {} }
+        let reload = ReloadSignal { projector.reloadAuthorizedKeys() }
+        defer { withExtendedLifetime((signals, reload)) {} }
         try projector.run()
     }
 }

@@ -16,3 +16,16 @@ public final class ShutdownSignals {
         }
     }
 }
+
+/// Turns SIGHUP into a call of `handler` (reload the authorized keys), on a dispatch queue.
+public final class ReloadSignal {
+    private let source: any DispatchSourceSignal
+
+    public init(handler: @escaping @Sendable () -> Void) {
+        // The default action would end the process.
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler(handler: handler)
+        source.resume()
+    }
+}

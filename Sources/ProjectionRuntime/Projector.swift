@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import Logging
+import Security
 import Subscription
 import WireProtocol
 import ZeroMQ
@@ -64,7 +65,7 @@ public final class Projector: @unchecked Sendable {
     private var intervalResets = 0
 
     static let builtInQueries = ["stats", "health", "digest"]
-    /// Requests that change the projector, taken only from loopback peers.
+    /// Requests that change the projector: the `admin` role's with `--keys`, else loopback peers'.
     static let adminRequests = ["skip", "rebuild"]
 
     private struct WaitingQuery {
@@ -93,7 +94,9 @@ public final class Projector: @unchecked Sendable {
         }
         do {
             context = try Context()
+            try configuration.security?.startHandler(on: context, logger: logger)
             querySocket = try Socket(context, .router)
+            try configuration.security?.secure(querySocket, .query)
             try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
             try querySocket.setSendHighWaterMark(configuration.queuePerConnection)
             try querySocket.setReceiveHighWaterMark(configuration.queuePerConnection)
@@ -105,6 +108,8 @@ public final class Projector: @unchecked Sendable {
             boundQueryEndpoint = try querySocket.lastEndpoint
         } catch let error as ZMQError {
             throw ProjectorError("\(error)")
+        } catch let error as SecurityError {
+            throw ProjectorError(error.message)
         }
         do {
             applied = try projection.checkpoint()
@@ -126,6 +131,12 @@ public final class Projector: @unchecked Sendable {
         }.start()
         finished.wait()
         if let failure { throw failure }
+    }
+
+    /// Reads the authorized keys again (SIGHUP): a removed key's connections lose their rights at
+    /// their next request.
+    public func reloadAuthorizedKeys() {
+        configuration.security?.gatekeeper.reload()
     }
 
     /// Stops serving, from any thread.
@@ -286,6 +297,7 @@ public final class Projector: @unchecked Sendable {
             category: projection.category)
         feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
         feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
+        feedConfiguration.curve = configuration.writeNodeKeys
         return feedConfiguration
     }
 
@@ -389,20 +401,23 @@ public final class Projector: @unchecked Sendable {
     /// ROUTER takes them from each connection in turn).
     private func serveQueries() throws {
         for _ in 0..<configuration.maxQueriesPerPass {
-            guard let (frames, peerAddress) = try querySocket.receiveWithPeerAddress(dontWait: true) else { return }
-            switch RequestEnvelope.split(frames) {
+            guard let message = try querySocket.receiveMessage(dontWait: true) else { return }
+            switch RequestEnvelope.split(message.frames) {
             case .failure(let failure):
                 try reply(failure.route, failure.error.reply)
             case .success(let envelope):
                 do {
                     let request = try QueryRequest.parse(envelope.body, configuration: configuration)
                     if Self.adminRequests.contains(request.name) {
-                        guard Self.isLoopback(peerAddress, endpoint: boundQueryEndpoint) else {
-                            throw WireError(.rejected, "\(request.name) is taken only from loopback (this request came from \(peerAddress ?? "?"))")
+                        if let gatekeeper = configuration.security?.gatekeeper {
+                            try gatekeeper.authorize(message.userId, .admin, for: request.name)
+                        } else if !Self.isLoopback(message.peerAddress, endpoint: boundQueryEndpoint) {
+                            throw WireError(.rejected, "\(request.name) is taken only from loopback without --keys (this request came from \(message.peerAddress ?? "?"))")
                         }
                         try reply(envelope.route, answer(request))
                         continue
                     }
+                    try configuration.security?.gatekeeper.authorize(message.userId, .reader, for: "query \(request.name.prefix(64))")
                     // An unknown query is an error now, not after waiting for its position.
                     guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
                         throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
@@ -521,6 +536,7 @@ public final class Projector: @unchecked Sendable {
         }
         if let lastRebuild { members["lastRebuild"] = lastRebuild }
         if let readModel = projection.statistics { members["readModel"] = readModel }
+        if let gatekeeper = configuration.security?.gatekeeper { members["refusals"] = gatekeeper.refusals }
         return .object(members)
     }
 

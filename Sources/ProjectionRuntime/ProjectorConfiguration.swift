@@ -1,4 +1,6 @@
+import Security
 import WireProtocol
+import ZeroMQ
 /// Everything a projector needs to start; the projector executables' flags map onto these fields.
 public struct ProjectorConfiguration: Sendable {
     /// The read model's name in logs, `stats` and `health` (`orders`, `search` …).
@@ -40,6 +42,12 @@ public struct ProjectorConfiguration: Sendable {
     /// Longest wait between two tries of a batch the read model's store failed, in milliseconds
     /// (the first retry comes after 10 ms, each next one after twice as long). Default 5000.
     public var maxStoreRetryDelayMs = 5000
+
+    /// CURVE on the query endpoint with roles checked per request (`--keys`); nil serves plain
+    /// text to anyone, with admin requests taken from loopback only.
+    public var security: ServerSecurity?
+    /// The keys to reach a CURVE write node with (the feed's SUB and catch-up); nil for plain text.
+    public var writeNodeKeys: CurveClientKeys?
 
     public init(name: String, queryEndpoint: String, dataDirectory: String) {
         self.name = name

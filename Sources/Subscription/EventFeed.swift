@@ -28,6 +28,8 @@ public final class EventFeed: @unchecked Sendable {
         public var requestTimeoutMs = 1000
         /// SUB receive high-water mark in messages; past it libzmq drops (and the feed backfills).
         public var receiveHighWaterMark: Int32 = 1_000_000
+        /// The keys to reach a CURVE write node with (both endpoints); nil for plain text.
+        public var curve: CurveClientKeys?
 
         public init(publishEndpoint: String, catchUpEndpoint: String, category: String? = nil) {
             self.publishEndpoint = publishEndpoint
@@ -81,6 +83,7 @@ public final class EventFeed: @unchecked Sendable {
         try socket.setReceiveHighWaterMark(configuration.receiveHighWaterMark)
         try socket.setLinger(0)
         try socket.setReconnectInterval(100, max: 1000)
+        try socket.makeCurveClient(ifGiven: configuration.curve)
         try socket.subscribe(EventFrames.heartbeatTopic)
         try socket.subscribe(configuration.category.map(EventFrames.subscription(category:)) ?? EventFrames.eventTopicPrefix)
         try socket.connect(configuration.publishEndpoint)
@@ -175,6 +178,7 @@ public final class EventFeed: @unchecked Sendable {
         } else {
             socket = try Socket(context, .dealer)
             try socket.setLinger(0)
+            try socket.makeCurveClient(ifGiven: configuration.curve)
             try socket.connect(configuration.catchUpEndpoint)
             catchUp = socket
         }

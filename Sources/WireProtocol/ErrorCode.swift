@@ -13,6 +13,8 @@ public enum ErrorCode: String, Sendable, Equatable, CaseIterable {
     case stale = "Stale"
     /// A message or an event is over its size limit.
     case tooLarge = "TooLarge"
+    /// The connection's principal lacks the role the request needs, or its key was revoked (`--keys`).
+    case forbidden = "Forbidden"
     case unavailable = "Unavailable"
     case `internal` = "Internal"
 }

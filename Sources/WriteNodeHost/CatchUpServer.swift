@@ -1,5 +1,6 @@
 import EventStore
 import Logging
+import Security
 import WireProtocol
 import ZeroMQ
 
@@ -24,8 +25,8 @@ final class CatchUpServer: @unchecked Sendable {
         defer { socket.close(linger: configuration.shutdownLingerMs) }
         while true {
             do {
-                guard let frames = try socket.receive() else { continue }
-                try socket.send(reply(to: frames), dontWait: true)
+                guard let message = try socket.receiveMessage() else { continue }
+                try socket.send(reply(to: message.frames, userId: message.userId), dontWait: true)
             } catch {
                 if error.isContextTerminated { return }
                 logger.error("catch-up loop error", metadata: ["error": "\(error)"])
@@ -48,13 +49,14 @@ final class CatchUpServer: @unchecked Sendable {
         return (records, CatchUp.Summary(head: max(head, last), count: records.count, scannedTo: scannedTo))
     }
 
-    private func reply(to frames: [[UInt8]]) -> [[UInt8]] {
+    private func reply(to frames: [[UInt8]], userId: String?) -> [[UInt8]] {
         let envelope: RequestEnvelope
         switch RequestEnvelope.split(frames) {
         case .failure(let failure): return failure.route + [failure.error.reply.jsonBytes]
         case .success(let value): envelope = value
         }
         do {
+            try configuration.security?.gatekeeper.authorize(userId, .projector, for: "catch-up")
             if envelope.body.count > configuration.maxRequestBytes {
                 throw WireError(.tooLarge, "request is \(envelope.body.count) bytes, more than \(configuration.maxRequestBytes)")
             }

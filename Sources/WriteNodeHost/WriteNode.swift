@@ -1,6 +1,7 @@
 import EventStore
 import Foundation
 import Logging
+import Security
 import WireProtocol
 import ZeroMQ
 
@@ -39,6 +40,7 @@ public final class WriteNode<D: Domain>: Sendable {
         }
         do {
             context = try Context()
+            try configuration.security?.startHandler(on: context, logger: logger)
             let commands = try Socket(context, .router)
             try commands.setMaxMessageSize(Int64(configuration.maxMessageBytes))
             try commands.setReceiveHighWaterMark(configuration.queuePerConnection)
@@ -48,6 +50,11 @@ public final class WriteNode<D: Domain>: Sendable {
             let catchUpSocket = try Socket(context, .router)
             try catchUpSocket.setMaxMessageSize(Int64(configuration.maxMessageBytes))
             try catchUpSocket.setSendHighWaterMark(configuration.catchUpQueuePerConnection)
+            if let security = configuration.security {
+                try security.secure(commands, .command)
+                try security.secure(publisher, .publish)
+                try security.secure(catchUpSocket, .catchUp)
+            }
             try Self.bind(commands, configuration.commandEndpoint, "command")
             try Self.bind(publisher, configuration.publishEndpoint, "publish")
             try Self.bind(catchUpSocket, configuration.catchUpEndpoint, "catch-up")
@@ -55,10 +62,12 @@ public final class WriteNode<D: Domain>: Sendable {
             committer = try Committer(context: context, store: store)
             sequencer = try Sequencer(
                 configuration: configuration, domain: domain, store: store,
-                commands: commands, publisher: publisher, committer: committer, logger: logger)
+                commands: commands, publisher: publisher, publishEndpoint: boundEndpoints.publish, committer: committer, logger: logger)
             catchUp = CatchUpServer(socket: catchUpSocket, store: store, configuration: configuration, logger: logger)
         } catch let error as ZMQError {
             throw WriteNodeError("\(error)")
+        } catch let error as SecurityError {
+            throw WriteNodeError(error.message)
         }
     }
 
@@ -77,6 +86,7 @@ public final class WriteNode<D: Domain>: Sendable {
         logger.info("write node serving", metadata: [
             "endpoint.command": "\(boundEndpoints.command)", "endpoint.publish": "\(boundEndpoints.publish)",
             "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
+            "security": "\(configuration.security.map { "CURVE, keys \($0.keys.path), identity \($0.identity)" } ?? "none (plain text, anyone may connect)")",
         ])
         let finished = DispatchGroup()
         let loops: [(String, @Sendable () -> Void)] = [("sequencer", sequencer.run), ("committer", committer.run), ("catch-up", catchUp.run)]
@@ -96,6 +106,12 @@ public final class WriteNode<D: Domain>: Sendable {
             logger.error("closing the event store failed", metadata: ["error": "\(error)"])
         }
         logger.info("write node stopped")
+    }
+
+    /// Reads the authorized keys again (SIGHUP): a removed key's connections lose their rights at
+    /// their next request, and subscribers are admitted again under the new set.
+    public func reloadAuthorizedKeys() {
+        configuration.security?.gatekeeper.reload()
     }
 
     /// Stops serving, from any thread (a signal handler's dispatch source, a test).

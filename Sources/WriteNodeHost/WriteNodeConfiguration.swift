@@ -1,4 +1,5 @@
 import EventStore
+import Security
 import WireProtocol
 
 /// Everything a write node needs to start; the `write-node` flags map onto these fields one to one.
@@ -42,6 +43,9 @@ public struct WriteNodeConfiguration: Sendable {
     public var catchUpQueuePerConnection: Int32 = 2
     /// How long closing sockets may wait to flush replies on shutdown, in milliseconds. Default 1000.
     public var shutdownLingerMs: Int32 = 1000
+
+    /// CURVE on every endpoint, with roles checked per request (`--keys`); nil serves plain text to anyone.
+    public var security: ServerSecurity?
 
     /// The log's tunables: segment size, the idempotency window, memory bounds.
     public var store = EventStore.Options()

@@ -4,11 +4,14 @@
 public final class RequestClient: @unchecked Sendable {
     public let endpoint: String
     private let context: Context
+    private let curve: CurveClientKeys?
     private var socket: Socket?
 
-    public init(_ context: Context, endpoint: String) {
+    /// - Parameter curve: the keys to reach a CURVE server with; nil for plain text.
+    public init(_ context: Context, endpoint: String, curve: CurveClientKeys? = nil) {
         self.context = context
         self.endpoint = endpoint
+        self.curve = curve
     }
 
     deinit { socket?.close(linger: 0) }
@@ -24,6 +27,7 @@ public final class RequestClient: @unchecked Sendable {
         if let socket { return socket }
         let fresh = try Socket(context, .dealer)
         try fresh.setLinger(0)
+        try fresh.makeCurveClient(ifGiven: curve)
         try fresh.connect(endpoint)
         socket = fresh
         return fresh

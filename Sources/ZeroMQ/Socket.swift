@@ -122,46 +122,56 @@ public final class Socket: @unchecked Sendable {
     /// - Returns: the frames, or nil when `dontWait` and nothing is waiting (or a receive timeout passed).
     /// - Throws: `ZMQError`; `isContextTerminated` after `Context.shutdown()`.
     public func receive(dontWait: Bool = false) throws(ZMQError) -> [[UInt8]]? {
-        try receiveMessage(dontWait: dontWait, peerAddress: false)?.frames
+        try receiveMessage(dontWait: dontWait, properties: false)?.frames
     }
 
-    /// Receives one whole multipart message and the IP address of the peer that sent it (libzmq's
-    /// `Peer-Address` message property), for requests only some peers may make.
+    /// A message with the properties libzmq attached to it for its connection.
+    public struct ReceivedMessage: Sendable {
+        public var frames: [[UInt8]]
+        /// The peer's IP address (`127.0.0.1`, `::1` …; nil over inproc or ipc, which cannot leave
+        /// the machine), for requests only some peers may make.
+        public var peerAddress: String?
+        /// The User-Id the ZAP handler gave the connection at its handshake (nil without one).
+        public var userId: String?
+    }
+
+    /// Receives one whole multipart message with its connection's `Peer-Address` and `User-Id`.
     ///
-    /// - Returns: the frames and the address (`127.0.0.1`, `::1` …; nil over inproc or ipc, which
-    ///   cannot leave the machine), or nil when `dontWait` and nothing is waiting.
-    public func receiveWithPeerAddress(dontWait: Bool = false) throws(ZMQError) -> (frames: [[UInt8]], peerAddress: String?)? {
-        try receiveMessage(dontWait: dontWait, peerAddress: true)
+    /// - Returns: nil when `dontWait` and nothing is waiting.
+    public func receiveMessage(dontWait: Bool = false) throws(ZMQError) -> ReceivedMessage? {
+        try receiveMessage(dontWait: dontWait, properties: true)
     }
 
-    private func receiveMessage(dontWait: Bool, peerAddress wantsAddress: Bool) throws(ZMQError) -> (frames: [[UInt8]], peerAddress: String?)? {
+    private func receiveMessage(dontWait: Bool, properties wantsProperties: Bool) throws(ZMQError) -> ReceivedMessage? {
         let handle = try open("zmq_msg_recv")
-        var frames: [[UInt8]] = []
-        var peerAddress: String?
+        var received = ReceivedMessage(frames: [])
+        var propertiesRead = !wantsProperties
         var message = zmq_msg_t()
         zmq_msg_init(&message)
         defer { zmq_msg_close(&message) }
         while true {
             // Frames of one message arrive together, so only the first receive may wait.
-            let flags = frames.isEmpty && dontWait ? ZMQ_DONTWAIT : 0
+            let flags = received.frames.isEmpty && dontWait ? ZMQ_DONTWAIT : 0
             let result = try zmqCall("zmq_msg_recv") { zmq_msg_recv(&message, handle, flags) }
             if case .wouldBlock = result {
-                if frames.isEmpty { return nil }
+                if received.frames.isEmpty { return nil }
                 continue
             }
             // A ROUTER's routing-id frame is made by the socket and carries no properties: take
-            // the address from the first frame that came over the wire.
-            if wantsAddress && peerAddress == nil, let address = zmq_msg_gets(&message, "Peer-Address") {
-                peerAddress = String(cString: address)
+            // them from the first frame that came over the wire.
+            if !propertiesRead, type != .router || !received.frames.isEmpty {
+                propertiesRead = true
+                received.peerAddress = zmq_msg_gets(&message, "Peer-Address").map { String(cString: $0) }
+                received.userId = zmq_msg_gets(&message, "User-Id").map { String(cString: $0) }
             }
             let size = zmq_msg_size(&message)
             if size == 0 {
-                frames.append([])
+                received.frames.append([])
             } else {
                 let data = zmq_msg_data(&message)!.assumingMemoryBound(to: UInt8.self)
-                frames.append(Array(UnsafeBufferPointer(start: data, count: size)))
+                received.frames.append(Array(UnsafeBufferPointer(start: data, count: size)))
             }
-            if zmq_msg_more(&message) == 0 { return (frames, peerAddress) }
+            if zmq_msg_more(&message) == 0 { return received }
         }
     }
 }

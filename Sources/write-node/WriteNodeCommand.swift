@@ -68,6 +68,8 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @OptionGroup var keys: KeyOptions
+
     func validate() throws {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
         guard maxBatchPerConnection >= 1 else { throw ValidationError("--max-batch-per-connection must be at least 1, got \(maxBatchPerConnection)") }
@@ -109,6 +111,7 @@ struct WriteNodeCommand: ParsableCommand {
 
         var logger = Logger(label: "prism.write-node")
         logger.logLevel = logLevel
+        configuration.security = try keys.serverSecurity(defaultIdentity: "write-node", logger: logger)
         let node: WriteNode<OrdersDomain>
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
@@ -116,7 +119,8 @@ struct WriteNodeCommand: ParsableCommand {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { node.shutdown() }
+        let reload = ReloadSignal { node.reloadAuthorizedKeys() }
         node.run()
-        withExtendedLifetime(signals) {}
+        withExtendedLifetime((signals, reload)) {}
     }
 }

@@ -6,11 +6,13 @@ public final class DealerConnection: @unchecked Sendable {
     public let context: Context
     public let socket: Socket
 
-    public init(endpoint: String) throws {
+    /// - Parameter curve: the keys to reach a CURVE server with; nil for plain text.
+    public init(endpoint: String, curve: CurveClientKeys? = nil) throws {
         context = try Context()
         socket = try Socket(context, .dealer)
         try socket.setLinger(0)
         try socket.setReceiveTimeout(5000)
+        try socket.makeCurveClient(ifGiven: curve)
         try socket.connect(endpoint)
     }
 

@@ -67,9 +67,10 @@ public class JSONRequestClient: @unchecked Sendable {
     public let context: Context
     private let client: RequestClient
 
-    public init(endpoint: String) throws {
+    /// - Parameter curve: the keys to reach a CURVE server with; nil for plain text.
+    public init(endpoint: String, curve: CurveClientKeys? = nil) throws {
         context = try Context()
-        client = RequestClient(context, endpoint: endpoint)
+        client = RequestClient(context, endpoint: endpoint, curve: curve)
     }
 
     /// Sends a raw body and returns the parsed reply.

@@ -2,7 +2,7 @@ import Testing
 import TestSupport
 import ZeroMQ
 
-/// `receiveWithPeerAddress` tells where a request came from (projectors take admin requests only
+/// `receiveMessage` tells where a request came from (projectors take admin requests only
 /// from loopback).
 @Suite struct PeerAddressTests {
     @Test func aRouterSeesTheTCPPeersAddress() throws {
@@ -13,7 +13,7 @@ import ZeroMQ
         try dealer.connect(endpoint)
 
         try dealer.send([Array(utf8: "hello")])
-        let received = try router.receiveWithPeerAddress()
+        let received = try router.receiveMessage()
         // The routing-id frame is made by the ROUTER itself; the address comes from the wire frame.
         #expect(received?.frames.count == 2 && received?.frames.last == Array(utf8: "hello"))
         #expect(received?.peerAddress == "127.0.0.1")
@@ -28,7 +28,7 @@ import ZeroMQ
         try dealer.connect(endpoint)
 
         try dealer.send([Array(utf8: "hello")])
-        let received = try router.receiveWithPeerAddress()
+        let received = try router.receiveMessage()
         #expect(received?.frames.last == Array(utf8: "hello"))
         #expect(received?.peerAddress == nil)
     }

@@ -1,6 +1,7 @@
 import EventStore
 import Latency
 import Logging
+import Security
 import WireProtocol
 import ZeroMQ
 
@@ -19,8 +20,15 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var cache: StreamStateCache<D>
     private let logger: Logger
     private(set) var statistics = Statistics()
-    /// The last `stats` answer and the group commits it covers.
-    private var statsAnswer: (commits: Int, answer: JSONValue)?
+    /// The last `stats` answer, and the group commits and refusals it covers.
+    private var statsAnswer: (commits: Int, refusals: JSONValue, answer: JSONValue)?
+    /// With `--keys`: who may do what, checked per request.
+    private let gatekeeper: Gatekeeper?
+    /// The PUB endpoint as bound, to unbind and bind again when a reload revokes a right.
+    private let publishEndpoint: String
+    private var revocationsSeen = 0
+    /// Unbound to drop every subscriber; bound again as soon as the old listener has let go.
+    private var publisherUnbound = false
 
     /// The batch being collected and decided.
     private var collecting = PendingBatch()
@@ -53,9 +61,11 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
 
     init(
         configuration: WriteNodeConfiguration, domain: D, store: EventStore, commands: Socket,
-        publisher: Socket, committer: Committer, logger: Logger
+        publisher: Socket, publishEndpoint: String, committer: Committer, logger: Logger
     ) throws {
         self.configuration = configuration
+        self.gatekeeper = configuration.security?.gatekeeper
+        self.publishEndpoint = publishEndpoint
         self.commands = commands
         self.publisher = try Publisher(socket: publisher, store: store)
         self.committer = committer
@@ -82,7 +92,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                     try publisher.heartbeat(store: store)
                     nextHeartbeat = now + interval
                 }
-                let wait = Int(max(0, (nextHeartbeat - now) / 1_000_000))
+                readmitSubscribersAfterRevocation()
+                let wait = publisherUnbound ? 1 : Int(max(0, (nextHeartbeat - now) / 1_000_000))
                 let ready = try poll(&poller, &completionPoller, timeout: wait)
                 let started = monotonicNanoseconds()
                 if ready.committed { try finishInFlight() }
@@ -110,6 +121,26 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         return (ready[0].readable, ready[1].readable)
     }
 
+    /// A subscriber sends no requests to check, so when a reload took a right away every
+    /// subscriber is dropped (unbind) and admitted again by the ZAP handler under the new keys;
+    /// the events published meanwhile, they backfill from catch-up like any other gap.
+    private func readmitSubscribersAfterRevocation() {
+        if let count = gatekeeper?.revocationCount, count != revocationsSeen {
+            revocationsSeen = count
+            do {
+                try publisher.socket.unbind(publishEndpoint)
+                publisherUnbound = true
+                logger.notice("authorized keys revoked a right: subscribers dropped to be admitted again", metadata: ["endpoint.publish": "\(publishEndpoint)"])
+            } catch {
+                logger.error("cannot drop the subscribers after a revocation", metadata: ["error": "\(error)"])
+            }
+        }
+        // The listener closes on libzmq's I/O thread: until it has, the port is still taken.
+        if publisherUnbound, (try? publisher.socket.bind(publishEndpoint)) != nil {
+            publisherUnbound = false
+        }
+    }
+
     // MARK: - Collecting
 
     /// Thrown by a decide-time lookup of a stream that a generic append of the collecting batch
@@ -126,11 +157,11 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private func receive() throws {
         var received = 0
         drainedAt = monotonicNanoseconds()
-        while !collectingIsFull, let frames = try commands.receive(dontWait: true) {
+        while !collectingIsFull, let (frames, userId) = try receiveRequest() {
             received += 1
             switch RequestEnvelope.split(frames) {
             case .failure(let failure): collecting.fail(failure.route, failure.error)
-            case .success(let envelope): try handle(envelope)
+            case .success(let envelope): try handle(envelope, userId: userId)
             }
             // Counted after deciding: a command that had to stage the batch first is in the new one.
             collecting.noteRequest(from: frames.first ?? [], share: configuration.maxBatchRequestsPerConnection)
@@ -139,16 +170,29 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         if received > 0 { statistics.receives += 1 }
     }
 
-    private func handle(_ envelope: RequestEnvelope) throws {
+    /// The next request waiting, with its connection's User-Id when requests are authorized.
+    private func receiveRequest() throws -> (frames: [[UInt8]], userId: String?)? {
+        guard gatekeeper != nil else { return try commands.receive(dontWait: true).map { ($0, nil) } }
+        return try commands.receiveMessage(dontWait: true).map { ($0.frames, $0.userId) }
+    }
+
+    private func handle(_ envelope: RequestEnvelope, userId: String?) throws {
         statistics.requests += 1
         do {
             switch try WriteRequest.parse(envelope.body, limits: configuration) {
-            case .append(let request):
+            case .append(var request):
+                if let principal = try gatekeeper?.authorize(userId, .writer, for: "append") {
+                    request = try request.recordingPrincipal(principal.name)
+                }
                 cache.forget(request.stream)
                 collecting.enqueue(envelope.route, [request], isGenericAppend: true, receivedAt: drainedAt)
             case .command(let command):
-                collecting.enqueue(envelope.route, try decideStagingFirstIfNeeded(command), receivedAt: drainedAt)
+                let principal = try gatekeeper?.authorize(userId, .writer, for: "command \(command.name)")
+                var appends = try decideStagingFirstIfNeeded(command)
+                if let principal { appends = try appends.map { append throws(WireError) in try append.recordingPrincipal(principal.name) } }
+                collecting.enqueue(envelope.route, appends, receivedAt: drainedAt)
             case .query(let name):
+                try gatekeeper?.authorize(userId, nil, for: "query \(name)")
                 collecting.answer(envelope.route, try answer(query: name))
             }
         } catch let error as WireError {
@@ -280,19 +324,19 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
             return ["ok": true, "position": .int(head), "result": ["status": "serving"]]
         case "stats":
-            // Computed once per group commit (its histograms are costly): a client flooding `stats`
-            // costs the node a copy of the answer per request, not its computation.
-            let commits = statistics.batches + statistics.failedCommits
-            if let cached = statsAnswer, cached.commits == commits { return cached.answer }
-            let answer = stats(head: head)
-            statsAnswer = (commits, answer)
+            // Computed again only after a group commit or a refusal (its histograms are costly): a
+            // client flooding `stats` costs the node a copy of the answer per request.
+            let key = (commits: statistics.batches + statistics.failedCommits, refusals: gatekeeper?.refusals ?? .null)
+            if let cached = statsAnswer, cached.commits == key.commits, cached.refusals == key.refusals { return cached.answer }
+            let answer = stats(head: head, refusals: key.refusals)
+            statsAnswer = (key.commits, key.refusals, answer)
             return answer
         default:
             throw WireError(.unknownQuery, "unknown query '\(name)' (the write node answers: health, stats)")
         }
     }
 
-    private func stats(head: Int64) -> JSONValue {
+    private func stats(head: Int64, refusals: JSONValue) -> JSONValue {
         let indexed = store.indexedPosition
         let caches = store.cacheCounts
         return [
@@ -315,6 +359,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                 "syncWaitUs": statistics.syncWait.summary,
                 "syncUs": statistics.sync.summary,
                 "publishUs": statistics.publish.summary,
+                "refusals": refusals,
             ],
         ]
     }
