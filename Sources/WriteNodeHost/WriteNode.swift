@@ -45,11 +45,13 @@ public final class WriteNode<D: Domain>: Sendable {
             try commands.setMaxMessageSize(Int64(configuration.maxMessageBytes))
             try commands.setReceiveHighWaterMark(configuration.queuePerConnection)
             try commands.setSendHighWaterMark(configuration.queuePerConnection)
+            try commands.setRouterMandatory(true)
             let publisher = try Socket(context, .pub)
             try publisher.setSendHighWaterMark(configuration.publishHighWaterMark)
             let catchUpSocket = try Socket(context, .router)
             try catchUpSocket.setMaxMessageSize(Int64(configuration.maxMessageBytes))
             try catchUpSocket.setSendHighWaterMark(configuration.catchUpQueuePerConnection)
+            try catchUpSocket.setRouterMandatory(true)
             if let security = configuration.security {
                 try security.secure(commands, .command)
                 try security.secure(publisher, .publish)

@@ -40,7 +40,7 @@ def system(tmp_path_factory):
     assert all(code == 0 for code in codes.values()), codes
 
 
-@pytest.mark.parametrize("attack", ["no-read", "connection-churn", "slow-subscriber", "query-flood", "whole-log", "max-size"])
+@pytest.mark.parametrize("attack", ["idle", "no-read", "connection-churn", "slow-subscriber", "query-flood", "whole-log", "max-size"])
 def test_a_hostile_client_neither_starves_a_well_behaved_one_nor_grows_memory(system, attack, tmp_path):
     result = bound.measure(system, attack, SCALE, tmp_path)
     print(json.dumps(result, indent=1))

@@ -22,12 +22,13 @@ from pathlib import Path
 import zmq
 
 SCALES = {
-    "no-read": {"suite": {"seconds": 6}, "full": {"seconds": 60}},
+    "idle": {"suite": {"seconds": 8}, "full": {"seconds": 60}},
+    "no-read": {"suite": {"seconds": 8}, "full": {"seconds": 120}},
     "connection-churn": {"suite": {"connections": 1000}, "full": {"connections": 10_000}},
     # Paced: the appends are the ordinary traffic the subscriber falls behind on, not a load test;
     # `full` is past the write node's PUB queue per subscriber (20000), `suite` stays below it.
     "slow-subscriber": {"suite": {"events": 15_000, "perSecond": 3000}, "full": {"events": 100_000, "perSecond": 4000}},
-    "query-flood": {"suite": {"seconds": 6}, "full": {"seconds": 60}},
+    "query-flood": {"suite": {"seconds": 8}, "full": {"seconds": 120}},
     "whole-log": {"suite": {"log_events": 10_000, "seconds": 6}, "full": {"log_events": 50_000, "seconds": 60}},
     "max-size": {"suite": {"messages": 8}, "full": {"messages": 100}},
 }
@@ -71,36 +72,33 @@ class Attack:
     def attack(self) -> None:
         raise NotImplementedError
 
-    def send_for(self, sockets: dict[str, zmq.Socket], bodies: dict[str, bytes], seconds: float,
-                 read: bool = False) -> None:
-        """Sends each socket its body (same key) as fast as it takes them (never blocking) for `seconds`; with `read`
-        it also takes whatever replies arrived, else it never reads."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            sent = 0
-            for key, sock in sockets.items():
+    def send_in_turn(self, endpoints: dict[str, str], bodies: dict[str, bytes], seconds: float, read: bool,
+                     **options) -> None:
+        """One client, one connection at a time: to each endpoint in turn, for an equal part of `seconds`,
+        its body (same key) as fast as the connection takes it (never blocking); with `read` it also
+        takes whatever replies arrived, else it never reads. The connection stays open to the end."""
+        for key, endpoint in endpoints.items():
+            sock = self.socket(zmq.DEALER, endpoint, **options)
+            deadline = time.monotonic() + seconds / len(endpoints)
+            while time.monotonic() < deadline:
                 try:
                     sock.send(bodies[key], zmq.NOBLOCK)
                     self.count(f"sent:{key}")
-                    sent += 1
                 except zmq.Again:
-                    pass
+                    time.sleep(0.001)
                 while read and sock.poll(0, zmq.POLLIN):
                     sock.recv_multipart()
                     self.count(f"replies:{key}")
-            if not sent:
-                time.sleep(0.001)
 
 
 class NoRead(Attack):
-    """Sends requests on every request endpoint and never reads a reply (its receive buffers as small as
-    they go, so the replies back up into the server)."""
+    """Sends requests to every request endpoint in turn and never reads a reply (its receive buffers as
+    small as they go, so the replies back up into the server)."""
 
     def attack(self) -> None:
-        sockets = {key: self.socket(zmq.DEALER, ep, RCVHWM=1, RCVBUF=4096)
-                   for key, ep in self.request_endpoints().items()}
-        bodies = {key: b'{"after": 0}' if key == "catchUp" else b'{"query": "stats"}' for key in sockets}
-        self.send_for(sockets, bodies, self.scale["seconds"])
+        endpoints = self.request_endpoints()
+        bodies = {key: b'{"after": 0}' if key == "catchUp" else b'{"query": "stats"}' for key in endpoints}
+        self.send_in_turn(endpoints, bodies, self.scale["seconds"], read=False, RCVHWM=1, RCVBUF=4096)
 
 
 class ConnectionChurn(Attack):
@@ -158,11 +156,10 @@ def append_filler(attack: Attack, events: int, per_request: int = 500, per_secon
 
 
 class QueryFlood(Attack):
-    """One connection per endpoint pipelining queries as fast as it can, reading the replies."""
+    """Pipelines queries as fast as it can to each query endpoint (the write node's too) in turn, reading the replies."""
 
     def attack(self) -> None:
-        sockets = {key: self.socket(zmq.DEALER, ep) for key, ep in self.request_endpoints().items()
-                   if key != "catchUp"}
+        endpoints = {key: ep for key, ep in self.request_endpoints().items() if key != "catchUp"}
         queries = {
             "command": {"query": "stats"},
             "query:orders": {"query": "ordersByStatus", "params": {"status": "payment_pending", "limit": 50}},
@@ -170,7 +167,7 @@ class QueryFlood(Attack):
             "query:search": {"query": "search", "params": {"text": "hostile neighbours", "limit": 10}},
             "query:history": {"query": "monthly", "params": {"userId": "nobody", "from": "2020-01", "to": "2029-12"}},
         }
-        self.send_for(sockets, {key: json.dumps(queries[key]).encode() for key in sockets}, self.scale["seconds"], read=True)
+        self.send_in_turn(endpoints, {key: json.dumps(q).encode() for key, q in queries.items()}, self.scale["seconds"], read=True)
 
 
 class WholeLog(Attack):
@@ -208,21 +205,29 @@ class MaxSize(Attack):
         for key, endpoint in self.request_endpoints().items():
             limit = MAX_MESSAGE[key.split(":")[0]]
             at_limit = b"{" + b" " * (limit - 2) + b"}"
+            over_limit = at_limit + b" "
             sock = self.socket(zmq.DEALER, endpoint)
             for _ in range(self.scale["messages"]):
-                sock.send(at_limit)
+                sock.send(at_limit, copy=False)
                 self.count(f"atLimit:{key}")
                 if sock.poll(30_000, zmq.POLLIN):
                     sock.recv_multipart()
                     self.count(f"replies:{key}")
                 over = self.socket(zmq.DEALER, endpoint)
-                over.send(at_limit + b" ")
+                over.send(over_limit, copy=False)
                 self.count(f"overLimit:{key}")
                 over.close(linger=2000)  # let it reach the server before the socket goes
             sock.close()
 
 
-ATTACKS = {"no-read": NoRead, "connection-churn": ConnectionChurn, "slow-subscriber": SlowSubscriber,
+class Idle(Attack):
+    """No attack at all, for as long as the others: the control, showing the measurement's own noise."""
+
+    def attack(self) -> None:
+        time.sleep(self.scale["seconds"])
+
+
+ATTACKS = {"idle": Idle, "no-read": NoRead, "connection-churn": ConnectionChurn, "slow-subscriber": SlowSubscriber,
            "query-flood": QueryFlood, "whole-log": WholeLog, "max-size": MaxSize}
 
 

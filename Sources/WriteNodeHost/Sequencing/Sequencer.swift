@@ -20,6 +20,8 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var cache: StreamStateCache<D>
     private let logger: Logger
     private(set) var statistics = Statistics()
+    /// Clients that leave their replies unread: their requests are dropped unprocessed for a while.
+    private var unreading = UnreadingClients()
     /// The last `stats` answer, and the group commits and refusals it covers.
     private var statsAnswer: (commits: Int, refusals: JSONValue, answer: JSONValue)?
     /// With `--keys`: who may do what, checked per request.
@@ -161,7 +163,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             received += 1
             switch RequestEnvelope.split(frames) {
             case .failure(let failure): collecting.fail(failure.route, failure.error)
-            case .success(let envelope): try handle(envelope, userId: userId)
+            case .success(let envelope):
+                if unreading.turnsAway(envelope.route) { continue }
+                try handle(envelope, userId: userId)
             }
             // Counted after deciding: a command that had to stage the batch first is in the new one.
             collecting.noteRequest(from: frames.first ?? [], share: configuration.maxBatchRequestsPerConnection)
@@ -310,7 +314,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// Sends replies. Without `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped
     /// by libzmq, which is what we want: the event is durable and published all the same.
     private func send(_ replies: [[[UInt8]]]) throws {
-        for reply in replies { try commands.send(reply, dontWait: true) }
+        for reply in replies { try unreading.send(reply, on: commands) }
     }
 
     // MARK: - Queries
