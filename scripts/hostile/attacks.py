@@ -22,15 +22,16 @@ from pathlib import Path
 import zmq
 
 SCALES = {
-    "idle": {"suite": {"seconds": 8}, "full": {"seconds": 60}},
-    "no-read": {"suite": {"seconds": 8}, "full": {"seconds": 120}},
+    "idle": {"suite": {"seconds": 4}, "full": {"seconds": 60}},
+    "no-read": {"suite": {"seconds": 6}, "full": {"seconds": 120}},
     "connection-churn": {"suite": {"connections": 1000}, "full": {"connections": 10_000}},
     # Paced: the appends are the ordinary traffic the subscriber falls behind on, not a load test;
     # `full` is past the write node's PUB queue per subscriber (20000), `suite` stays below it.
-    "slow-subscriber": {"suite": {"events": 15_000, "perSecond": 3000}, "full": {"events": 100_000, "perSecond": 4000}},
-    "query-flood": {"suite": {"seconds": 8}, "full": {"seconds": 120}},
-    "whole-log": {"suite": {"log_events": 10_000, "seconds": 6}, "full": {"log_events": 50_000, "seconds": 60}},
+    "slow-subscriber": {"suite": {"events": 12_000, "perSecond": 3000}, "full": {"events": 100_000, "perSecond": 4000}},
+    "query-flood": {"suite": {"seconds": 6}, "full": {"seconds": 120}},
+    "whole-log": {"suite": {"log_events": 10_000, "seconds": 4}, "full": {"log_events": 50_000, "seconds": 60}},
     "max-size": {"suite": {"messages": 8}, "full": {"messages": 100}},
+    "curve-garbage": {"suite": {"handshakes": 1000}, "full": {"handshakes": 10_000}},
 }
 
 # libzmq's ZMQ_MAXMSGSIZE on each endpoint (docs/PROTOCOL.md § 7, docs/QUERIES.md): the write node's
@@ -227,7 +228,47 @@ class Idle(Attack):
         time.sleep(self.scale["seconds"])
 
 
-ATTACKS = {"idle": Idle, "no-read": NoRead, "connection-churn": ConnectionChurn, "slow-subscriber": SlowSubscriber,
+class CurveGarbage(Attack):
+    """CURVE handshakes that must fail, `handshakes` times, round the endpoints (PUB too): random bytes as
+    keys, a wrong server key, an unknown client key with the right server key, a ZMTP greeting for
+    CURVE followed by garbage. Each connection sends a request and goes after a short wait."""
+
+    def attack(self) -> None:
+        keys = self.endpoints["serverKeys"]
+        endpoints = [*self.request_endpoints().values(), self.endpoints["publish"]]
+        greeting = b"\xff" + bytes(8) + b"\x7f\x03\x00CURVE" + bytes(15) + b"\x00" + bytes(31)
+        for i in range(self.scale["handshakes"]):
+            endpoint = endpoints[i % len(endpoints)]
+            variant = i % 4
+            if variant == 3:
+                try:
+                    with socket.create_connection(tcp_address(endpoint), timeout=2) as conn:
+                        conn.sendall(greeting + os.urandom(200))
+                except OSError:
+                    pass
+                self.count("garbageHello")
+                continue
+            sock = self.context.socket(zmq.SUB if endpoint == self.endpoints["publish"] else zmq.DEALER)
+            sock.linger = 0
+            public, secret = zmq.curve_keypair()
+            if variant == 0:
+                sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = os.urandom(32), os.urandom(32), os.urandom(32)
+                self.count("randomKeys")
+            elif variant == 1:
+                sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = public, secret, zmq.curve_keypair()[0]
+                self.count("wrongServerKey")
+            else:
+                sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = public, secret, keys[endpoint].encode()
+                self.count("unknownClientKey")
+            sock.connect(endpoint)
+            if sock.socket_type == zmq.DEALER:
+                sock.send(b'{"query": "health"}' if endpoint != self.endpoints["catchUp"] else b'{"after": 0}', zmq.NOBLOCK)
+            if sock.poll(5, zmq.POLLIN):
+                self.count("answered")  # must stay 0: no handshake here may succeed
+            sock.close(linger=0)
+
+
+ATTACKS = {"curve-garbage": CurveGarbage, "idle": Idle, "no-read": NoRead, "connection-churn": ConnectionChurn, "slow-subscriber": SlowSubscriber,
            "query-flood": QueryFlood, "whole-log": WholeLog, "max-size": MaxSize}
 
 

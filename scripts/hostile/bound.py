@@ -20,28 +20,42 @@ from pathlib import Path
 
 import zmq
 
-from lagexp import checks, procstat, wire
+from lagexp import procstat
 from lagexp.system import System, Topology, _registry, stop_popen
+from . import secure
 from .well_behaved import Rounds, WellBehavedClient
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTORS = ["orders", "search", "status", "history"]
 MEDIAN_FACTOR = 3.0
 RSS_BOUND_MB = 50.0
-UNLOADED_S = 3.0
+UNLOADED_S = 2.5
 ATTACK_DEADLINE_S = 900.0
 
 
-def start_system(bin_dir: Path, run_dir: Path) -> System:
-    """The Procfile's write node and four projectors on free ports, data under `run_dir`."""
+def start_system(bin_dir: Path, run_dir: Path, secure_mode: bool = False) -> System:
+    """The Procfile's write node and four projectors on free ports, data under `run_dir`; in secure mode
+    with keys made in `run_dir/keys` (`system.curve` then sets a client socket's keys, else it is None)."""
     system = System(REPO / "Procfile", bin_dir, run_dir, Topology.local(PROJECTORS), PROJECTORS)
-    system.start()
+    system.curve = None
+    if not secure_mode:
+        system.start()
+        return system
+    pairs = secure.make_keys(run_dir / "keys", PROJECTORS)
+    t = system.topology
+    system.curve = secure.CurveClient(pairs, {t.command: "write-node", t.catch_up_bind: "write-node", t.publish_bind: "write-node",
+                                              **{t.query[p]: f"{p}-projector" for p in PROJECTORS}})
+    secure.start(system, run_dir / "keys", system.curve)
     return system
 
 
 def endpoints(system: System) -> dict:
+    """What an attacker is told: every endpoint, and in secure mode each one's server public key."""
     t = system.topology
-    return {"command": t.command, "publish": t.publish_bind, "catchUp": t.catch_up_bind, "queries": dict(t.query)}
+    out = {"command": t.command, "publish": t.publish_bind, "catchUp": t.catch_up_bind, "queries": dict(t.query)}
+    if system.curve:
+        out["serverKeys"] = {endpoint: system.curve.pairs[server][0].decode() for endpoint, server in system.curve.servers.items()}
+    return out
 
 
 def rss_mb(system: System) -> dict[str, float | None]:
@@ -116,12 +130,12 @@ class Attacker:
 def measure(system: System, attack: str, scale: str, log_dir: Path) -> dict:
     """One attack under the bound; the result says what was measured and whether it `passed`."""
     context = zmq.Context()
-    client = WellBehavedClient(context, system.topology.command, dict(system.topology.query))
+    client = WellBehavedClient(context, system.topology.command, dict(system.topology.query), system.curve)
     attacker = Attacker(attack, system, scale, log_dir / f"attack-{attack}.log")
     try:
         client.register()
         attacker.expect("ready")
-        client.run(1.0)  # warm-up: connections made, caches filled
+        client.run(0.5)  # warm-up: connections made, caches filled
         unloaded = client.run(UNLOADED_S)
         before = rss_mb(system)
         sampler = RssSampler(system)
@@ -134,15 +148,14 @@ def measure(system: System, attack: str, scale: str, log_dir: Path) -> dict:
             client.round(attacked)
         end = rss_mb(system)
         peak = sampler.stop()
+        attacker.stop()
+        # Whatever PUB dropped for the attacker, every projector still reaches the head.
+        head, applied = client.wait_applied()
     finally:
         attacker.stop()
         client.close()
         context.destroy(linger=0)
     alive = {name: pid is not None for name, pid in system.pids().items()}
-    # Whatever PUB dropped for the attacker, every projector still reaches the head.
-    head = wire.writer_head(system.topology.command, timeout_ms=5000)
-    applied = {name: checks.wait_applied(system.topology.query[name], head, 60.0) if head is not None else None
-               for name in system.projectors}
     rss = rss_report(before, peak, end)
     result = {
         "attack": attack, "scale": scale, "attacker": attacker.counts,

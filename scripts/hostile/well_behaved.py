@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 import zmq
 
@@ -50,8 +51,11 @@ class Rounds:
 
 
 class WellBehavedClient:
-    def __init__(self, context: zmq.Context, command: str, queries: dict[str, str]):
-        self.context, self.command_endpoint, self.query_endpoints = context, command, queries
+    """`secure`, in secure mode, sets a socket's CURVE keys for the endpoint it will connect to."""
+
+    def __init__(self, context: zmq.Context, command: str, queries: dict[str, str],
+                 secure: Callable[[zmq.Socket, str], None] | None = None):
+        self.context, self.command_endpoint, self.query_endpoints, self.secure = context, command, queries, secure
         self.user_id = f"wb-{uuid.uuid4().hex[:12]}"
         self._orders = itertools.count(1)
         self._targets = itertools.cycle(sorted(queries))
@@ -61,6 +65,8 @@ class WellBehavedClient:
     def _socket(self, endpoint: str) -> zmq.Socket:
         sock = self.context.socket(zmq.REQ)
         sock.linger = 0
+        if self.secure:
+            self.secure(sock, endpoint)
         sock.connect(endpoint)
         return sock
 
@@ -109,6 +115,23 @@ class WellBehavedClient:
         query = projector_query(name, order_id, self.user_id)
         self._request(self.queries[name], {**query, "minPosition": placed["position"], "timeoutMs": REQUEST_TIMEOUT_MS - 1000},
                       rounds, name)
+
+    def health(self, target: str) -> dict | None:
+        """The `health` reply of the write node (`command`) or a projector, None if it does not answer."""
+        return self._request(self.command if target == "command" else self.queries[target], {"query": "health"}, Rounds())
+
+    def wait_applied(self, deadline_s: float = 60.0) -> tuple[int | None, dict[str, int | None]]:
+        """The write node's head, and what each projector has applied once it reached it (bounded wait)."""
+        head = (self.health("command") or {}).get("position")
+        applied: dict[str, int | None] = {}
+        deadline = time.monotonic() + deadline_s
+        for name in self.queries:
+            while True:
+                applied[name] = ((self.health(name) or {}).get("result") or {}).get("applied")
+                if head is None or (applied[name] or 0) >= head or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        return head, applied
 
     def run(self, seconds: float, at_least: int = 20, stop: threading.Event | None = None) -> Rounds:
         """Rounds for `seconds` (and at least `at_least` requests), or until `stop` is set."""
