@@ -25,9 +25,9 @@ SCALES = {
     "idle": {"suite": {"seconds": 4}, "full": {"seconds": 60}},
     "no-read": {"suite": {"seconds": 6}, "full": {"seconds": 120}},
     "connection-churn": {"suite": {"connections": 1000}, "full": {"connections": 10_000}},
-    # Paced: the appends are the ordinary traffic the subscriber falls behind on, not a load test;
-    # `full` is past the write node's PUB queue per subscriber (20000), `suite` stays below it.
-    "slow-subscriber": {"suite": {"events": 12_000, "perSecond": 3000}, "full": {"events": 100_000, "perSecond": 4000}},
+    # Paced, events of 500 bytes: the appends are the ordinary traffic the subscriber falls behind
+    # on, not a load test; `full` is twice the write node's PUB queue per subscriber (20000).
+    "slow-subscriber": {"suite": {"events": 6000, "perSecond": 1500}, "full": {"events": 40_000, "perSecond": 1000}},
     "query-flood": {"suite": {"seconds": 6}, "full": {"seconds": 120}},
     "whole-log": {"suite": {"log_events": 10_000, "seconds": 4}, "full": {"log_events": 50_000, "seconds": 60}},
     "max-size": {"suite": {"messages": 8}, "full": {"messages": 100}},
@@ -37,7 +37,6 @@ SCALES = {
 # libzmq's ZMQ_MAXMSGSIZE on each endpoint (docs/PROTOCOL.md § 7, docs/QUERIES.md): the write node's
 # 16 MiB, a projector's 16 × its 64 KiB request limit (1 MiB).
 MAX_MESSAGE = {"command": 16 << 20, "catchUp": 16 << 20, "query": 1 << 20}
-FILLER_EVENT_BYTES = 1000
 
 
 def tcp_address(endpoint: str) -> tuple[str, int]:
@@ -132,13 +131,14 @@ class SlowSubscriber(Attack):
         self.subscriber.setsockopt(zmq.SUBSCRIBE, b"")
 
     def attack(self) -> None:
-        append_filler(self, self.scale["events"], per_second=self.scale["perSecond"])
+        append_filler(self, self.scale["events"], per_second=self.scale["perSecond"], event_bytes=500)
 
 
-def append_filler(attack: Attack, events: int, per_request: int = 500, per_second: float | None = None) -> None:
-    """Appends `events` events of FILLER_EVENT_BYTES to streams of category `filler`, at most `per_second`."""
+def append_filler(attack: Attack, events: int, per_request: int = 500, per_second: float | None = None,
+                  event_bytes: int = 1000) -> None:
+    """Appends `events` events of about `event_bytes` to streams of category `filler`, at most `per_second`."""
     sock = attack.socket(zmq.REQ, attack.endpoints["command"])
-    text = "f" * FILLER_EVENT_BYTES
+    text = "f" * event_bytes
     started = time.monotonic()
     for start in range(0, events, per_request):
         if per_second:
