@@ -27,9 +27,16 @@ public struct UnreadingClients {
     /// Sends a reply without waiting. To a full queue it is dropped and its connection turned away
     /// for a while; to a connection that has gone it is dropped.
     public mutating func send(_ reply: [[UInt8]], on socket: Socket) throws(ZMQError) {
-        let sent: Bool
+        var sent: Bool
         do {
             sent = try socket.send(reply, dontWait: true)
+            if !sent {
+                // libzmq learns how much of the queue the connection has taken by commands its I/O
+                // thread sends, which a busy socket processes at most every millisecond or so: a
+                // queue that looks full may have been read. Reading ZMQ_EVENTS processes them.
+                _ = try socket.pendingEvents
+                sent = try socket.send(reply, dontWait: true)
+            }
         } catch where error.errno == EHOSTUNREACH {
             return
         }
