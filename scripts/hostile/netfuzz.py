@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import zmq
 
@@ -55,7 +57,8 @@ class Fuzzer:
         sock.connect(endpoint)
         return sock
 
-    def run(self, messages: int, seconds: float) -> None:
+    def run(self, messages: int, seconds: float, died: Callable[[], bool]) -> None:
+        """Sends until `messages` are sent, `seconds` pass, or `died()` (checked every 1000 messages) says a process has."""
         deadline = time.monotonic() + seconds
         while self.counts["messages"] < messages and time.monotonic() < deadline:
             key, frames = self.source.next()
@@ -65,6 +68,10 @@ class Fuzzer:
             if self.counts["messages"] % 1000 == 0:
                 self.tcp_garbage()
                 self.subscriber()
+                if died():
+                    break
+            if self.counts["messages"] % 100_000 == 0:
+                print(f"netfuzz: {self.counts['messages']} messages sent", file=sys.stderr, flush=True)
         self.drain()
 
     def send(self, key: str, frames: list[bytes], deadline: float) -> None:
@@ -152,7 +159,7 @@ def fuzz(bin_dir: Path, run_dir: Path, messages: int, seconds: float, seed: int)
         fuzzer = Fuzzer(system, seed)
         started = time.monotonic()
         try:
-            fuzzer.run(messages, seconds)
+            fuzzer.run(messages, seconds, died=lambda: None in system.pids().values())
         finally:
             fuzzer.close()
         report["elapsedS"] = round(time.monotonic() - started, 1)
@@ -203,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the executables are (default .build/release)")
     parser.add_argument("--run-dir", type=Path, default=None, help="data and logs (default: a new temporary directory)")
     args = parser.parse_args(argv)
+    # SIGTERM ends the run like Ctrl-C: through the `finally` that stops every process it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = args.seed if args.seed is not None else random.randrange(1 << 31)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="prism-netfuzz-"))
     print(f"netfuzz: {args.frames} messages, at most {args.seconds:g} s, seed {seed}, run dir {run_dir}", file=sys.stderr)
