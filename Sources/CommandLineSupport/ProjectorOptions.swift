@@ -54,6 +54,7 @@ public struct ProjectorOptions: ParsableArguments {
     /// - Throws: `StartupFailure` when the read model or the query endpoint cannot be opened, or
     ///   the projector's error when it stops on one it cannot serve through.
     public func run(_ definition: ProjectorDefinition) throws {
+        mapLargeAllocations()
         var logger = Logger(label: "prism.\(definition.name)-projector")
         logger.logLevel = logLevel
         var configuration = ProjectorConfiguration(

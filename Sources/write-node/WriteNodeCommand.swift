@@ -90,6 +90,7 @@ struct WriteNodeCommand: ParsableCommand {
     }
 
     func run() throws {
+        mapLargeAllocations()
         var configuration = WriteNodeConfiguration(dataDirectory: dataDir)
         configuration.commandEndpoint = commandEndpoint
         configuration.publishEndpoint = publishEndpoint
