@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "EventStore", targets: ["EventStore"]),
         .library(name: "WireProtocol", targets: ["WireProtocol"]),
         .library(name: "Security", targets: ["Security"]),
+        .library(name: "SecurityOptions", targets: ["SecurityOptions"]),
         .library(name: "Subscription", targets: ["Subscription"]),
         .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
@@ -99,10 +100,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
+        .target(
+            name: "SecurityOptions",
+            dependencies: ["Security", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security",
+                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,7 +120,7 @@ let package = Package(
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport",
+                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -142,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -210,7 +217,7 @@ let package = Package(
         .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "TestSupport"],
+            dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Security", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

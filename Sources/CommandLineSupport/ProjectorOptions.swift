@@ -1,6 +1,8 @@
 import ArgumentParser
 import Logging
 import ProjectionRuntime
+import Security
+import SecurityOptions
 import WireProtocol
 
 /// The flags every projector executable takes.
@@ -38,7 +40,7 @@ public struct ProjectorOptions: ParsableArguments {
     @OptionGroup public var keys: KeyOptions
 
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
-    public var writeNodeKey = "write-node"
+    public var writeNodeKey = ServerKeyName.writeNode
 
     public init() {}
 
@@ -67,7 +69,7 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.silenceTimeoutMs = silenceTimeoutMs
         configuration.queuePerConnection = queuePerConnection
         configuration.maxQueriesPerPass = maxQueriesPerPass
-        configuration.security = try keys.serverSecurity(defaultIdentity: "\(definition.name)-projector", logger: logger)
+        configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.projector(definition.name), logger: logger)
         do {
             configuration.writeNodeKeys = try configuration.security?.clientKeys(to: writeNodeKey)
         } catch {

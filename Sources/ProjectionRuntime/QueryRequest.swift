@@ -1,16 +1,17 @@
 import WireProtocol
 
 /// `{"query": name, "params": {...}, "minPosition": N, "timeoutMs": T}` as a projector receives it.
-struct QueryRequest {
-    var name: String
-    var params: JSONValue
+/// Public for the fuzz targets (`FuzzTargets/`), which feed `parse` hostile bytes.
+public struct QueryRequest: Equatable {
+    public var name: String
+    public var params: JSONValue
     /// Answer only once this position is applied (read your writes).
-    var minPosition: Int64
+    public var minPosition: Int64
     /// How long to wait for `minPosition`, in milliseconds.
-    var timeoutMs: Int
+    public var timeoutMs: Int
 
     /// Parses and validates a query body.
-    static func parse(_ body: [UInt8], configuration: ProjectorConfiguration) throws(WireError) -> QueryRequest {
+    public static func parse(_ body: [UInt8], configuration: ProjectorConfiguration) throws(WireError) -> QueryRequest {
         if body.count > configuration.maxRequestBytes {
             throw WireError(.tooLarge, "query is \(body.count) bytes, more than the limit of \(configuration.maxRequestBytes)")
         }

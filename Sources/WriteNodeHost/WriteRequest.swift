@@ -3,14 +3,15 @@ import Foundation
 import WireProtocol
 
 /// What a client can ask of the write node: a domain command or a generic append.
-enum WriteRequest {
+/// Public for the fuzz targets (`FuzzTargets/`), which feed `parse` hostile bytes.
+public enum WriteRequest: Equatable {
     case command(Command)
     case append(AppendRequest)
     /// `{"query": "health" | "stats"}`: the write node's own state.
     case query(String)
 
     /// Parses a request body, validating every field with a precise `WireError`.
-    static func parse(_ body: [UInt8], limits: WriteNodeConfiguration) throws(WireError) -> WriteRequest {
+    public static func parse(_ body: [UInt8], limits: WriteNodeConfiguration) throws(WireError) -> WriteRequest {
         if body.count > limits.maxRequestBytes {
             throw WireError(.tooLarge, "request is \(body.count) bytes, more than the limit of \(limits.maxRequestBytes)")
         }

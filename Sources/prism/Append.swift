@@ -45,8 +45,7 @@ extension Prism {
                 ],
             ]
             let context = try Context()
-            let client = RequestClient(context, endpoint: node.commandEndpoint)
-            printWriteReply(try requestJSON(client, request, timeout: node.timeoutMs), json: output.json)
+            printWriteReply(try node.command().client(context).requestJSON(request, timeout: node.timeoutMs), json: output.json)
         }
     }
 }

@@ -35,9 +35,10 @@ struct BenchAppend: ParsableCommand {
     }
 
     func run() throws {
+        let server = try node.command()
         let context = try Context()
-        let statsClient = RequestClient(context, endpoint: node.commandEndpoint)
-        let before = try requestJSON(statsClient, ["query": "stats"], timeout: node.timeoutMs)["result"]
+        let statsClient = server.client(context)
+        let before = try statsClient.requestJSON(["query": "stats"], timeout: node.timeoutMs)["result"]
 
         let perClient = events / clients
         let results = BenchResults()
@@ -47,7 +48,7 @@ struct BenchAppend: ParsableCommand {
             done.enter()
             let client = BenchClient(
                 index: index, requests: perClient, inflight: inflight, size: size, streams: streams,
-                endpoint: node.commandEndpoint, context: context)
+                server: server, context: context)
             Thread {
                 results.add(client.run())
                 done.leave()
@@ -55,7 +56,7 @@ struct BenchAppend: ParsableCommand {
         }
         done.wait()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        let after = try requestJSON(statsClient, ["query": "stats"], timeout: node.timeoutMs)["result"]
+        let after = try statsClient.requestJSON(["query": "stats"], timeout: node.timeoutMs)["result"]
 
         let (histogram, failures) = results.snapshot()
         let appended = Double(histogram.totalCount)
@@ -110,7 +111,7 @@ struct BenchClient: Sendable {
     let inflight: Int
     let size: Int
     let streams: Int
-    let endpoint: String
+    let server: Server
     let context: Context
     static let errorPrefix = Array("{\"error\"".utf8)
 
@@ -120,7 +121,7 @@ struct BenchClient: Sendable {
         do {
             let socket = try Socket(context, .dealer)
             try socket.setLinger(0)
-            try socket.connect(endpoint)
+            try server.connect(socket)
             defer { socket.close() }
             // Ids are a per-client random prefix plus a counter: unique, valid UUIDs, cheap to make.
             // The body is assembled from bytes made once: `String(format:)` and interpolation per

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
+import SecurityOptions
 import WireProtocol
 import ZeroMQ
 
@@ -29,6 +30,7 @@ struct BenchQuery: ParsableCommand {
     @Option(help: "The projector's query endpoint (default: its standard port on 127.0.0.1).")
     var endpoint: String?
 
+    @OptionGroup var keys: KeyOptions
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -40,9 +42,10 @@ struct BenchQuery: ParsableCommand {
             throw CLIError("unknown projector '\(projector)'; give --endpoint")
         }
         let body = JSONValue.object(["query": .string(query), "params": .object(try parseFields(parameters))]).jsonBytes
+        let server = try keys.projector(projector, endpoint: target)
         let context = try Context()
         // One query first, so a typo fails loudly instead of being timed.
-        _ = try requestJSON(RequestClient(context, endpoint: target), try JSONParser.parse(body), timeout: 5000)
+        _ = try server.client(context).requestJSON(try JSONParser.parse(body), timeout: 5000)
 
         let results = BenchResults()
         let perClient = requests / clients
@@ -51,7 +54,7 @@ struct BenchQuery: ParsableCommand {
         for index in 0..<clients {
             done.enter()
             Thread {
-                results.add(Self.runClient(index: index, context: context, endpoint: target, body: body, count: perClient))
+                results.add(Self.runClient(index: index, context: context, server: server, body: body, count: perClient))
                 done.leave()
             }.start()
         }
@@ -76,14 +79,14 @@ struct BenchQuery: ParsableCommand {
         if failures > 0 { throw CLIError("\(failures) queries failed") }
     }
 
-    private static func runClient(index: Int, context: Context, endpoint: String, body: [UInt8], count: Int) -> (Histogram<UInt64>, Int) {
+    private static func runClient(index: Int, context: Context, server: Server, body: [UInt8], count: Int) -> (Histogram<UInt64>, Int) {
         var histogram = makeLatencyHistogram()
         var failures = 0
         do {
             let socket = try Socket(context, .dealer)
             try socket.setLinger(0)
             try socket.setReceiveTimeout(10_000)
-            try socket.connect(endpoint)
+            try server.connect(socket)
             defer { socket.close() }
             for _ in 0..<count {
                 let sent = DispatchTime.now().uptimeNanoseconds

@@ -94,16 +94,17 @@ extension Prism {
 
         func run() throws {
             let targets = try probeTargets()
+            let commandServer = try node.command()
+            let probed = try targets.map { try node.keys.projector($0.name, endpoint: $0.endpoint) }
             let context = try Context()
             do {
-                _ = try requestJSON(RequestClient(context, endpoint: node.commandEndpoint), ["query": "health"], timeout: node.timeoutMs)
+                _ = try commandServer.client(context).requestJSON(["query": "health"], timeout: node.timeoutMs)
             } catch {
                 throw CLIError("write node at \(node.commandEndpoint) did not answer health: \(error)")
             }
-            for target in targets {
+            for (target, server) in zip(targets, probed) {
                 do {
-                    _ = try requestJSON(RequestClient(context, endpoint: target.endpoint), ["query": "health"],
-                                        timeout: min(node.timeoutMs, 2000))
+                    _ = try server.client(context).requestJSON(["query": "health"], timeout: min(node.timeoutMs, 2000))
                 } catch {
                     throw CLIError("projector \(target.name) at \(target.endpoint) did not answer health (\(error)); start it or pass --projector none")
                 }
@@ -117,7 +118,7 @@ extension Prism {
             let probersDone = DispatchGroup()
             var visibility: [VisibilityResults] = []
             var jobEndpoints: [String] = []
-            for target in targets {
+            for (target, server) in zip(targets, probed) {
                 let endpoint = "inproc://prism-load-\(runPrefix)-\(target.name)"
                 let jobs = try Socket(context, .dealer)
                 try jobs.setReceiveHighWaterMark(0)
@@ -126,7 +127,7 @@ extension Prism {
                 let probeResults = VisibilityResults(name: target.name)
                 visibility.append(probeResults)
                 // Probe failures other than `Stale` count as errors of the run.
-                let prober = LoadProber(name: target.name, endpoint: target.endpoint, jobs: jobs, connections: connections,
+                let prober = LoadProber(name: target.name, server: server, jobs: jobs, connections: connections,
                                         waitMs: Self.probeWaitMs, context: context, visibility: probeResults, results: results)
                 probersDone.enter()
                 Thread {
@@ -141,7 +142,7 @@ extension Prism {
                 let connection = LoadConnection(
                     index: index, connections: connections, rate: rate, arrivals: arrivals,
                     durationNanoseconds: Int64(duration * 1e9), users: users, size: size, seed: seed, runPrefix: runPrefix,
-                    visibilitySample: visibilitySample, probeJobEndpoints: jobEndpoints, commandEndpoint: node.commandEndpoint,
+                    visibilitySample: visibilitySample, probeJobEndpoints: jobEndpoints, commandServer: commandServer,
                     timeoutMs: node.timeoutMs, context: context, results: results, start: start)
                 connectionsDone.enter()
                 Thread {

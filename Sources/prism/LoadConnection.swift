@@ -78,7 +78,7 @@ struct LoadConnection: Sendable {
     let visibilitySample: Int
     /// The probers' job endpoints (inproc), one per projector.
     let probeJobEndpoints: [String]
-    let commandEndpoint: String
+    let commandServer: Server
     let timeoutMs: Int
     let context: Context
     let results: LoadResults
@@ -107,7 +107,7 @@ struct LoadConnection: Sendable {
             try socket.setSendHighWaterMark(0)
             try socket.setReceiveHighWaterMark(0)
             try socket.setLinger(0)
-            try socket.connect(commandEndpoint)
+            try commandServer.connect(socket)
         } catch {
             start.arrive(failure: "connection \(index): \(error)")
             return
@@ -143,7 +143,8 @@ struct LoadConnection: Sendable {
                 }
                 var poller = Poller([socket])
                 guard try poller.poll(timeout: timeoutMs)[0].readable else {
-                    return "registering users: no reply from \(commandEndpoint) within \(timeoutMs) ms"
+                    return "registering users: no reply from \(commandServer.endpoint) within \(timeoutMs) ms"
+                        + (commandServer.silenceHint.map { "; \($0)" } ?? "")
                 }
                 while let frames = try socket.receive(dontWait: true) {
                     received += 1

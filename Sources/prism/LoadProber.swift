@@ -12,7 +12,7 @@ import ZeroMQ
 /// the pool grows (up to `maxSockets`) when probes overlap.
 struct LoadProber: Sendable {
     let name: String
-    let endpoint: String
+    let server: Server
     /// Bound inproc DEALER the connections send jobs to; handed over from the creating thread.
     let jobs: Socket
     /// End markers (empty frames) to wait for, one per connection.
@@ -46,7 +46,7 @@ struct LoadProber: Sendable {
             } else if busy.count < Self.maxSockets {
                 socket = try Socket(context, .dealer)
                 try socket.setLinger(0)
-                try socket.connect(endpoint)
+                try server.connect(socket)
             } else {
                 queued.append(job)
                 return
@@ -101,7 +101,7 @@ struct LoadProber: Sendable {
             }
         } catch {
             results.addError("probe:\(name):ClientError")
-            FileHandle.standardError.write(Data("prism load: probing \(name) at \(endpoint): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("prism load: probing \(name) at \(server.endpoint): \(error)\n".utf8))
         }
     }
 }

@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
 import WireProtocol
+import SecurityOptions
 import ZeroMQ
 
-/// Where the write node listens; shared by every subcommand that talks to it.
+/// Where the write node listens and how to reach it; shared by every subcommand that talks to it.
 struct WriteNodeOptions: ParsableArguments {
     @Option(help: "The write node's command endpoint.")
     var commandEndpoint = DefaultEndpoints.command
@@ -16,6 +17,11 @@ struct WriteNodeOptions: ParsableArguments {
 
     @Option(help: "Milliseconds to wait for a reply.")
     var timeoutMs = 5000
+
+    @OptionGroup var keys: KeyOptions
+
+    func command() throws -> Server { try keys.writeNode(commandEndpoint) }
+    func catchUp() throws -> Server { try keys.writeNode(catchUpEndpoint) }
 }
 
 struct OutputOptions: ParsableArguments {
@@ -47,18 +53,6 @@ func parseFields(_ arguments: [String]) throws -> [String: JSONValue] {
         }
     }
     return fields
-}
-
-/// Sends one JSON request and returns the reply document; an `ok: false` reply becomes a `CLIError`.
-func requestJSON(_ client: RequestClient, _ request: JSONValue, timeout: Int) throws -> JSONValue {
-    let frames = try client.request(request.jsonBytes, timeout: timeout)
-    guard frames.count == 1 else { throw CLIError("reply has \(frames.count) frames, expected 1") }
-    let reply = try JSONParser.parse(frames[0])
-    if reply["ok"] == .bool(false) {
-        let error = WireError(reply: reply)
-        throw CLIError("\(error.code.rawValue): \(error.message)")
-    }
-    return reply
 }
 
 /// Prints a write reply: `position 17: order-o-1@0 OrderCreated`.

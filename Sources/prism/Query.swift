@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecurityOptions
 import WireProtocol
 import ZeroMQ
 
@@ -30,6 +31,7 @@ extension Prism {
         @Option(help: "Milliseconds to wait for a reply.")
         var timeoutMs = 10_000
 
+        @OptionGroup var keys: KeyOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
@@ -42,7 +44,7 @@ extension Prism {
                 request["timeoutMs"] = .int(Int64(waitMs))
             }
             let context = try Context()
-            let reply = try requestJSON(RequestClient(context, endpoint: target), .object(request), timeout: timeoutMs)
+            let reply = try keys.projector(projector, endpoint: target).client(context).requestJSON(.object(request), timeout: timeoutMs)
             if output.json {
                 print(reply.jsonString)
             } else {

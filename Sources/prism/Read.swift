@@ -22,12 +22,12 @@ extension Prism {
 
         func run() throws {
             let context = try Context()
-            let client = RequestClient(context, endpoint: node.catchUpEndpoint)
+            let client = try node.catchUp().client(context)
             var version = from
             var remaining = limit
             while remaining > 0 {
                 let request = CatchUp.StreamRequest(stream: stream, fromVersion: version, limit: min(remaining, 1000))
-                let frames = try client.request(request.json.jsonBytes, timeout: node.timeoutMs)
+                let frames = try client.request([request.json.jsonBytes], timeout: node.timeoutMs)
                 guard let first = frames.first else { throw CLIError("empty reply") }
                 let summary = try CatchUp.Summary(body: first)
                 for body in frames.dropFirst() {

@@ -28,8 +28,7 @@ extension Prism {
                 payload = try JSONParser.parse(data)
             }
             let context = try Context()
-            let client = RequestClient(context, endpoint: node.commandEndpoint)
-            let reply = try requestJSON(client, ["command": .string(command), "data": payload], timeout: node.timeoutMs)
+            let reply = try node.command().client(context).requestJSON(["command": .string(command), "data": payload], timeout: node.timeoutMs)
             printWriteReply(reply, json: output.json)
         }
     }

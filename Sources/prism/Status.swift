@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SecurityOptions
 import WireProtocol
 import ZeroMQ
 
@@ -17,12 +18,13 @@ extension Prism {
         @Option(help: "Milliseconds to wait for each reply.")
         var timeoutMs = 2000
 
+        @OptionGroup var keys: KeyOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let context = try Context()
             var head: Int64?
-            if let reply = try? requestJSON(RequestClient(context, endpoint: commandEndpoint), ["query": "health"], timeout: timeoutMs) {
+            if let reply = try? keys.writeNode(commandEndpoint).client(context).requestJSON(["query": "health"], timeout: timeoutMs) {
                 head = reply["position"]?.intValue
             }
             let targets: [(name: String, endpoint: String)] = try projectors.isEmpty ? DefaultEndpoints.queries : projectors.map { spec in
@@ -31,9 +33,9 @@ extension Prism {
             }
             var rows: [JSONValue] = []
             for target in targets {
-                let client = RequestClient(context, endpoint: target.endpoint)
-                guard let health = try? requestJSON(client, ["query": "health"], timeout: timeoutMs)["result"],
-                      let stats = try? requestJSON(client, ["query": "stats"], timeout: timeoutMs)["result"]
+                let client = try keys.projector(target.name, endpoint: target.endpoint).client(context)
+                guard let health = try? client.requestJSON(["query": "health"], timeout: timeoutMs)["result"],
+                      let stats = try? client.requestJSON(["query": "stats"], timeout: timeoutMs)["result"]
                 else {
                     rows.append(["name": .string(target.name), "status": "unreachable", "endpoint": .string(target.endpoint)])
                     continue

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Subscription
+import WireProtocol
 import ZeroMQ
 
 extension Prism {
@@ -28,6 +29,9 @@ extension Prism {
             var configuration = EventFeed.Configuration(
                 publishEndpoint: node.publishEndpoint, catchUpEndpoint: node.catchUpEndpoint, category: category)
             configuration.requestTimeoutMs = node.timeoutMs
+            // The PUB and catch-up endpoints are both the write node's: one server key.
+            let server = try node.catchUp()
+            configuration.curve = server.curve
             let feed = try EventFeed(context: context, configuration: configuration, after: start)
             let stop = StopFlag()
             let signals = [SIGINT, SIGTERM].map { number in
@@ -39,7 +43,17 @@ extension Prism {
             }
             defer { signals.forEach { $0.cancel() } }
             var printed = 0
+            var hinted = false
             while !stop.isSet {
+                // The feed retries a failed catch-up forever (it outlives write node restarts); a refusal
+                // will not change by retrying, and a silence under CURVE may be a refused key.
+                if let failure = feed.lastError {
+                    if failure.hasPrefix("catch-up: \(ErrorCode.forbidden.rawValue):") { throw CLIError(failure) }
+                    if let hint = server.silenceHint, !hinted, failure.hasPrefix("catch-up: no reply") {
+                        FileHandle.standardError.write(Data("prism tail: \(failure); \(hint)\n".utf8))
+                        hinted = true
+                    }
+                }
                 for event in try feed.poll(timeout: 200).events {
                     printEvent(event, json: output.json)
                     printed += 1
@@ -51,8 +65,7 @@ extension Prism {
 
         /// Without `--from`, tail starts at the head, like `tail -f`.
         private func currentHead(_ context: Context) throws -> Int64 {
-            let client = RequestClient(context, endpoint: node.commandEndpoint)
-            let reply = try requestJSON(client, ["query": "health"], timeout: node.timeoutMs)
+            let reply = try node.command().client(context).requestJSON(["query": "health"], timeout: node.timeoutMs)
             return reply["position"]?.intValue ?? 0
         }
     }

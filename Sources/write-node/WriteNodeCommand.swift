@@ -6,6 +6,8 @@ import OrdersDomain
 import WireProtocol
 import WriteNodeHost
 import CommandLineSupport
+import Security
+import SecurityOptions
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
@@ -112,7 +114,7 @@ struct WriteNodeCommand: ParsableCommand {
 
         var logger = Logger(label: "prism.write-node")
         logger.logLevel = logLevel
-        configuration.security = try keys.serverSecurity(defaultIdentity: "write-node", logger: logger)
+        configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.writeNode, logger: logger)
         let node: WriteNode<OrdersDomain>
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)

@@ -123,6 +123,16 @@ import Testing
         #expect(Self.decodeEverything(Self.group(positions: [.max - 2, .max - 1]))?.count == 2)
     }
 
+    /// Found by `scripts/fuzz log-format`: a segment header whose checksum holds but whose first
+    /// position is past `Int64.max` trapped converting it; it is damage, refused like any other.
+    @Test func segmentHeaderPastTheLargestPositionIsDamaged() throws {
+        var header = Array("PRISMLOG".utf8) + [1, 0, 0, 0, 64, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0xB3] + [UInt8](repeating: 0, count: 36)
+        header += withUnsafeBytes(of: CRC32C.checksum(header).littleEndian, Array.init)
+        let error = #expect(throws: EventStoreError.self) { try LogFormat.decodeSegmentHeader(header, path: "crafted.segment") }
+        #expect(error?.code == .damaged)
+        #expect(try LogFormat.decodeSegmentHeader(LogFormat.segmentHeader(firstPosition: .max), path: "last.segment") == .max)
+    }
+
     // MARK: - Helpers
 
     static func put<T: FixedWidthInteger>(_ value: T, in bytes: inout [UInt8], at offset: Int) {

@@ -9,17 +9,20 @@ public final class WriteNodeProcess: @unchecked Sendable {
     public let publishEndpoint: String
     public let catchUpEndpoint: String
     public let extraArguments: [String]
+    /// The keys the readiness check reaches a write node started with `--keys` with.
+    public let curve: CurveClientKeys?
     public private(set) var process: ManagedProcess?
     private let workDirectory: URL
 
     /// - Parameter workDirectory: holds the data directory and the logs; the caller removes it.
-    public init(workDirectory: URL, extraArguments: [String] = []) {
+    public init(workDirectory: URL, extraArguments: [String] = [], curve: CurveClientKeys? = nil) {
         self.workDirectory = workDirectory
         self.dataDirectory = workDirectory.appendingPathComponent("write-node")
         self.commandEndpoint = freeTCPEndpoint()
         self.publishEndpoint = freeTCPEndpoint()
         self.catchUpEndpoint = freeTCPEndpoint()
         self.extraArguments = extraArguments
+        self.curve = curve
     }
 
     public var arguments: [String] {
@@ -35,7 +38,7 @@ public final class WriteNodeProcess: @unchecked Sendable {
         let process = try ManagedProcess("write-node", arguments, logDirectory: workDirectory)
         self.process = process
         let context = try Context()
-        let client = RequestClient(context, endpoint: commandEndpoint)
+        let client = RequestClient(context, endpoint: commandEndpoint, curve: curve)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {

@@ -1,6 +1,8 @@
 """Fixtures for the wire-protocol tests: a real `write-node` on free ports with a temporary store.
 
-The binary is looked up in `$PRISM_BIN_DIR`, else in `<repo>/.build/debug`.
+The binary is looked up in `$PRISM_BIN_DIR`, else in `<repo>/.build/debug`. With `keys` (a
+`ClientKeys` of scripts/lagexp/keys.py) the process is started with `--keys` and this fixture's own
+sockets speak CURVE with those keys.
 """
 
 import json
@@ -8,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 import zmq
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
 RECEIVE_TIMEOUT_MS = 5000
 READY_DEADLINE_S = 20.0
 STOP_DEADLINE_S = 15.0
@@ -39,10 +43,11 @@ def receive(sock: zmq.Socket, timeout_ms: int = RECEIVE_TIMEOUT_MS) -> list[byte
 
 
 class WriteNode:
-    def __init__(self, context: zmq.Context, data_dir: Path, log_path: Path):
+    def __init__(self, context: zmq.Context, data_dir: Path, log_path: Path, keys=None):
         self.context = context
         self.data_dir = data_dir
         self.log_path = log_path
+        self.keys = keys
         self.heartbeat_ms = HEARTBEAT_MS
         self.process: subprocess.Popen | None = None
         self._sockets: list[zmq.Socket] = []
@@ -62,7 +67,7 @@ class WriteNode:
                 [str(binary), "--data-dir", str(self.data_dir),
                  "--command-endpoint", self.command, "--publish-endpoint", self.publish,
                  "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms),
-                 "--segment-bytes", "1048576"],
+                 "--segment-bytes", "1048576", *(["--keys", str(self.keys.directory)] if self.keys else [])],
                 stdout=self.log, stderr=subprocess.STDOUT)
             if self.wait_ready():
                 return
@@ -77,9 +82,7 @@ class WriteNode:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 return False
-            sock = self.context.socket(zmq.REQ)
-            sock.linger = 0
-            sock.connect(self.command)
+            sock = self.socket(zmq.REQ, self.command)
             try:
                 sock.send_json({"query": "health"})
                 if sock.poll(250, zmq.POLLIN):
@@ -92,10 +95,13 @@ class WriteNode:
         self.process.wait()
         pytest.fail(f"write-node not ready within {READY_DEADLINE_S} s: {self.log_path.read_text()}")
 
-    def socket(self, kind: int, endpoint: str | None = None) -> zmq.Socket:
+    def socket(self, kind: int, endpoint: str | None = None, keys=None) -> zmq.Socket:
+        """A socket to one of the write node's endpoints, over CURVE with `keys` (default: the fixture's)."""
         sock = self.context.socket(kind)
         sock.linger = 0
         self._sockets.append(sock)
+        if keys or self.keys:
+            (keys or self.keys).apply(sock, "write-node")
         if endpoint:
             sock.connect(endpoint)
         return sock

@@ -87,6 +87,20 @@ def test_local_run_with_a_killed_projector(tmp_path):
     assert (folder / f"latency-cdf-{run['id']}.png").exists()
 
 
+def test_secure_run_with_a_killed_projector(tmp_path):
+    """`--secure`: keys made for the run, every process and client on CURVE, the same checks pass."""
+    folder, summary, _ = run_experiment(tmp_path, "--secure", "--projectors", "status", "--fault", "kill:status@1")
+    [run] = summary["runs"]
+    assert "error" not in run, run.get("error")
+    assert summary["options"]["secure"] is True
+    assert run["checks"]["zeroEventsLost"] is True and run["checks"]["digestsEqual"] is True, run["checks"]
+    assert run["projectors"]["status"]["starts"] == 2
+    assert (folder / "keys" / "write-node.key").stat().st_mode & 0o077 == 0
+    logs = folder / run["id"] / "logs"
+    assert "security=CURVE" in (logs / "write-node.log").read_text()
+    assert "authorized keys loaded" in (logs / "status-projector.log").read_text()
+
+
 def _netns_works() -> bool:
     if os.geteuid() != 0 or not shutil.which("ip"):
         return False

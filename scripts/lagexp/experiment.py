@@ -85,6 +85,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="kill:NAME@T[+D], stop:NAME@T+D, restart-writer@T, cut:NAME@T+D (netns); repeatable")
     p.add_argument("--keep-data", action="store_true", help="keep each run's data directories (deleted by default)")
     p.add_argument("--no-rebuild-check", action="store_true", help="skip the rebuild/digest comparison")
+    p.add_argument("--secure", action="store_true",
+                   help="CURVE on: generate a key directory for the experiment (prism keys generate) and start "
+                        "every process and client with it")
     args = p.parse_args(argv)
     netns_only = {"--delay-ms": args.delay_ms, "--jitter-ms": args.jitter_ms, "--loss-percent": args.loss_percent,
                   "--rate-kbit": args.rate_kbit, "--delays": args.delays}
@@ -134,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
                     "lossPercent": args.loss_percent, "rateKbit": args.rate_kbit},
         "runs": [], "plots": [],
     }
+    args.keys_dir = None
+    if args.secure:
+        from . import keys
+        args.keys_dir = results / "keys"
+        keys.generate_system(args.bin_dir / "prism", args.keys_dir)
+        summary["options"]["secure"] = True
     ok = True
     try:
         for delay in delays:
@@ -204,14 +213,18 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
             launch = lambda host, argv, **kw: network.popen(host, argv, **kw)  # noqa: E731
         else:
             topo, launch = Topology.local(args.projectors), local_launch
-        system = System(args.procfile, args.bin_dir, run_dir, topo, args.projectors, launch)
+        if args.keys_dir:
+            from .keys import ClientKeys
+            # The experiment's own queries (health, stats, digest) need only the reader role.
+            wire.secure(ClientKeys.load(args.keys_dir, "reader"), topo.server_keys())
+        system = System(args.procfile, args.bin_dir, run_dir, topo, args.projectors, launch, keys_dir=args.keys_dir)
         exit_stack.callback(system.stop)
         system.start()
         faults = [faultmod.Fault(f.spec, f.kind, f.target, f.at, f.duration) for f in args.faults]
         sampler = Sampler(topo.command, topo.query, system.pids)
         load = Load(args.bin_dir, topo.command, topo.query, rate, args.duration, args.arrivals, args.connections,
                     args.users, args.size, run_dir / "load.log", host=topo.hosts.get("load"), launch=launch,
-                    visibility_sample=args.visibility_sample)
+                    visibility_sample=args.visibility_sample, keys_dir=args.keys_dir)
         sampler.start()
         t0 = load.start()
         runner = faultmod.FaultRunner(faults, system, t0, network)

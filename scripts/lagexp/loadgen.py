@@ -21,7 +21,8 @@ from .system import _registry, local_launch, stop_popen
 class Load:
     def __init__(self, bin_dir: Path, command_endpoint: str, probe_endpoints: dict[str, str], rate: float,
                  duration: float, arrivals: str, connections: int, users: int, size: int, log_path: Path,
-                 host: str | None = None, launch: Callable = local_launch, visibility_sample: int = 100):
+                 host: str | None = None, launch: Callable = local_launch, visibility_sample: int = 100,
+                 keys_dir: Path | None = None, identity: str = "admin"):
         self.argv = [str(bin_dir / "prism"), "load", "--json", "--progress", "--command-endpoint", command_endpoint,
                      "--rate", f"{rate:g}", "--duration", f"{duration:g}", "--arrivals", arrivals,
                      "--connections", str(connections), "--users", str(users), "--size", str(size),
@@ -30,6 +31,8 @@ class Load:
             self.argv += ["--projector", f"{name}={endpoint}"]
         if not probe_endpoints:
             self.argv += ["--projector", "none"]
+        if keys_dir:
+            self.argv += ["--keys", str(keys_dir), "--identity", identity]
         self.command_endpoint, self.users, self.duration = command_endpoint, users, duration
         self.log_path, self.host, self.launch = log_path, host, launch
         self.popen: subprocess.Popen | None = None

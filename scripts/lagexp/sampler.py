@@ -32,9 +32,7 @@ class _Channel:
     def open(self) -> None:
         if self.sock is not None:
             self.sock.close(0)
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.linger = 0
-        self.sock.connect(self.endpoint)
+        self.sock = wire.dial(zmq.DEALER, self.endpoint, self.ctx)
         self.sent_at = None
 
     def ask(self, body: dict, now: float) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import procfile, wire
+from . import keys, procfile, wire
 
 READY_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
@@ -97,6 +97,14 @@ class Topology:
             rebuild_query={p: ep(ports[f"{p}-rebuild"]) for p in projectors},
         )
 
+    def server_keys(self) -> dict[str, str]:
+        """Each dialed endpoint's server key name (what a CURVE client must trust there): the write
+        node serves with `write-node`, a projector (and its rebuild) with `<name>-projector`."""
+        names = {self.command: keys.WRITE_NODE}
+        for endpoints in (self.query, self.rebuild_query):
+            names.update({endpoint: keys.projector_key(p) for p, endpoint in endpoints.items()})
+        return names
+
 
 class Process:
     """One Prism process: its argv, its log, its Popen; restartable with the same argv and data."""
@@ -150,15 +158,17 @@ class System:
     """The write node and the chosen projectors of one run, built from the Procfile."""
 
     def __init__(self, procfile_path: Path, bin_dir: Path, run_dir: Path, topology: Topology, projectors: list[str],
-                 launch: Callable = local_launch):
+                 launch: Callable = local_launch, keys_dir: Path | None = None):
+        """`keys_dir`: CURVE on, every process with `--keys keys_dir` (its own key by its default identity)."""
         self.topology, self.projectors, self.run_dir, self.launch = topology, projectors, run_dir, launch
+        self.key_args = ["--keys", str(keys_dir)] if keys_dir else []
         self.bin_dir, self.entries = bin_dir, procfile.parse(procfile_path)
         (run_dir / "data").mkdir(parents=True, exist_ok=True)
         (run_dir / "logs").mkdir(parents=True, exist_ok=True)
         t = topology
         writer_argv = procfile.command(procfile.find(self.entries, "write-node"), bin_dir, run_dir / "data" / "write-node",
                                        {"--command-endpoint": t.command_bind, "--publish-endpoint": t.publish_bind,
-                                        "--catch-up-endpoint": t.catch_up_bind})
+                                        "--catch-up-endpoint": t.catch_up_bind}, self.key_args)
         self.processes: dict[str, Process] = {
             "write-node": Process("write-node", t.hosts.get("write-node"), writer_argv, run_dir / "logs" / "write-node.log", launch)}
         for p in projectors:
@@ -171,7 +181,7 @@ class System:
         t = self.topology
         return procfile.command(procfile.find(self.entries, name), self.bin_dir, data_dir,
                                 {"--query-endpoint": query_bind, "--publish-endpoint": publish or t.projector_publish[name],
-                                 "--catch-up-endpoint": catch_up or t.projector_catch_up[name]}, extra)
+                                 "--catch-up-endpoint": catch_up or t.projector_catch_up[name]}, [*extra, *self.key_args])
 
     @property
     def writer(self) -> Process:

@@ -1,7 +1,8 @@
 """Small pyzmq helpers for the JSON request/reply queries every Prism process answers.
 
 Every call is bounded (RCVTIMEO via poll, linger 0): a stopped or killed process must never hang
-the experiment, it just yields None.
+the experiment, it just yields None. After `secure(...)` every socket made by `dial` speaks CURVE
+with the key of the server behind its endpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import zmq
 
 _context: zmq.Context | None = None
 _CLONE_NEWNET = 0x40000000
+_keys = None  # keys.ClientKeys once `secure` is called
+_servers: dict[str, str] = {}  # endpoint → the name of the server key behind it
 
 
 def context() -> zmq.Context:
@@ -60,12 +63,31 @@ def in_namespace(name: str):
         os.close(target)
 
 
+def secure(client_keys, servers: dict[str, str]) -> None:
+    """CURVE from now on: `client_keys` (a `keys.ClientKeys`) for every endpoint of `servers`
+    (endpoint → server key name, e.g. `write-node`, `orders-projector`)."""
+    global _keys
+    _keys = client_keys
+    _servers.update(servers)
+
+
+def dial(kind: int, endpoint: str, ctx: zmq.Context | None = None) -> zmq.Socket:
+    """A socket (linger 0) connected to `endpoint`, over CURVE when `secure` named its server."""
+    sock = (ctx or context()).socket(kind)
+    sock.linger = 0
+    if _keys is not None:
+        if endpoint not in _servers:
+            sock.close()
+            raise KeyError(f"secure mode: no server key known for {endpoint}")
+        _keys.apply(sock, _servers[endpoint])
+    sock.connect(endpoint)
+    return sock
+
+
 def request(endpoint: str, body: dict, timeout_ms: int = 1000) -> dict | None:
     """One request on a fresh REQ socket: the reply as a dict, or None on timeout or a bad reply."""
-    sock = context().socket(zmq.REQ)
-    sock.linger = 0
+    sock = dial(zmq.REQ, endpoint)
     try:
-        sock.connect(endpoint)
         sock.send(json.dumps(body).encode())
         if not sock.poll(timeout_ms, zmq.POLLIN):
             return None

@@ -46,7 +46,13 @@ enum LogFormat {
             guard CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<60])) == stored else {
                 throw EventStoreError(.damaged, "\(path): segment header checksum mismatch")
             }
-            return Int64(raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
+            // A position past Int64.max (a header whose checksum holds over garbage) is damage,
+            // not a trap.
+            let first = raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian
+            guard let position = Int64(exactly: first) else {
+                throw EventStoreError(.damaged, "\(path): segment header names position \(first), past the largest")
+            }
+            return position
         }
     }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Security
 
 /// `--keys DIR` and `--identity NAME`: CURVE on, with this process's key from `DIR/<identity>.key`
@@ -12,7 +11,7 @@ public struct KeyOptions: ParsableArguments {
     public var keys: String?
 
     @Option(help: ArgumentHelp(
-        "The name of this process's key in the key directory (<dir>/<name>.key). Default: the process's own name.",
+        "The name of this process's key in the key directory (<dir>/<name>.key; also PRISM_IDENTITY). Default: the process's own name; admin for prism.",
         valueName: "name"))
     public var identity: String?
 
@@ -26,17 +25,5 @@ public struct KeyOptions: ParsableArguments {
     /// The identity from the flag, else `PRISM_IDENTITY`, else `fallback`.
     public func identity(default fallback: String) -> String {
         identity ?? ProcessInfo.processInfo.environment["PRISM_IDENTITY"] ?? fallback
-    }
-
-    /// A server process's CURVE set-up, or nil without a key directory.
-    ///
-    /// - Throws: `StartupFailure` naming the key file or directory that cannot be used.
-    public func serverSecurity(defaultIdentity: String, logger: Logger) throws -> ServerSecurity? {
-        guard let directory else { return nil }
-        do {
-            return try ServerSecurity(keys: directory, identity: identity(default: defaultIdentity), logger: logger)
-        } catch {
-            throw StartupFailure("\(error.message)")
-        }
     }
 }
