@@ -18,7 +18,6 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from hostile import bound  # noqa: E402
-from lagexp import system as lagsystem  # noqa: E402
 
 SCALE = os.environ.get("PRISM_HOSTILE_SCALE", "suite")
 
@@ -34,8 +33,7 @@ def launched(tmp_path_factory, secure_mode: bool):
     try:
         yield running
     finally:
-        codes = running.stop()
-        lagsystem.cleanup_all()
+        codes = bound.stop_system(running)
     assert all(code == 0 for code in codes.values()), codes
 
 

@@ -17,12 +17,12 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 import zmq
 
-from lagexp import procstat
-from lagexp.system import System, Topology, _registry, stop_popen
-from . import secure
+from lagexp import keys, procstat, wire
+from lagexp.system import System, Topology, _registry, cleanup_all, stop_popen
 from .well_behaved import Rounds, WellBehavedClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,26 +35,49 @@ ATTACK_DEADLINE_S = 900.0
 
 def start_system(bin_dir: Path, run_dir: Path, secure_mode: bool = False) -> System:
     """The Procfile's write node and four projectors on free ports, data under `run_dir`; in secure mode
-    with keys made in `run_dir/keys` (`system.curve` then sets a client socket's keys, else it is None)."""
-    system = System(REPO / "Procfile", bin_dir, run_dir, Topology.local(PROJECTORS), PROJECTORS)
-    system.curve = None
-    if not secure_mode:
-        system.start()
-        return system
-    pairs = secure.make_keys(run_dir / "keys", PROJECTORS)
-    t = system.topology
-    system.curve = secure.CurveClient(pairs, {t.command: "write-node", t.catch_up_bind: "write-node", t.publish_bind: "write-node",
-                                              **{t.query[p]: f"{p}-projector" for p in PROJECTORS}})
-    secure.start(system, run_dir / "keys", system.curve)
+    with a system's keys (`lagexp.keys`) in `run_dir/keys`, the harness's own requests made as `reader`."""
+    directory = run_dir / "keys" if secure_mode else None
+    if directory:
+        keys.generate_system(bin_dir / "prism", directory)
+    system = System(REPO / "Procfile", bin_dir, run_dir, Topology.local(PROJECTORS), PROJECTORS, keys_dir=directory)
+    if directory:
+        wire.secure(keys.ClientKeys.load(directory, "reader"), system.topology.server_keys())
+    system.start()
     return system
+
+
+def stop_system(system: System) -> dict[str, int | None]:
+    """Stops every process, and the harness's requests go back to plain text."""
+    codes = system.stop()
+    cleanup_all()
+    wire.secure(None, {})
+    return codes
+
+
+def keys_dir(system: System) -> Path | None:
+    return Path(system.key_args[1]) if system.key_args else None
+
+
+def curve_client(system: System) -> Callable[[zmq.Socket, str], None] | None:
+    """In secure mode, what makes a socket the well-behaved client: `writer` on the command endpoint,
+    `reader` on the query endpoints, each trusting the server behind it."""
+    directory = keys_dir(system)
+    if directory is None:
+        return None
+    servers = system.topology.server_keys()
+    writer, reader = keys.ClientKeys.load(directory, "writer"), keys.ClientKeys.load(directory, "reader")
+    return lambda sock, endpoint: (writer if endpoint == system.topology.command else reader).apply(sock, servers[endpoint])
 
 
 def endpoints(system: System) -> dict:
     """What an attacker is told: every endpoint, and in secure mode each one's server public key."""
     t = system.topology
     out = {"command": t.command, "publish": t.publish_bind, "catchUp": t.catch_up_bind, "queries": dict(t.query)}
-    if system.curve:
-        out["serverKeys"] = {endpoint: system.curve.pairs[server][0].decode() for endpoint, server in system.curve.servers.items()}
+    directory = keys_dir(system)
+    if directory:
+        reader = keys.ClientKeys.load(directory, "reader")
+        servers = {**t.server_keys(), t.publish_bind: keys.WRITE_NODE, t.catch_up_bind: keys.WRITE_NODE}
+        out["serverKeys"] = {endpoint: reader.server_key(name) for endpoint, name in servers.items()}
     return out
 
 
@@ -130,7 +153,7 @@ class Attacker:
 def measure(system: System, attack: str, scale: str, log_dir: Path) -> dict:
     """One attack under the bound; the result says what was measured and whether it `passed`."""
     context = zmq.Context()
-    client = WellBehavedClient(context, system.topology.command, dict(system.topology.query), system.curve)
+    client = WellBehavedClient(context, system.topology.command, dict(system.topology.query), curve_client(system))
     attacker = Attacker(attack, system, scale, log_dir / f"attack-{attack}.log")
     try:
         client.register()

@@ -175,8 +175,7 @@ def fuzz(bin_dir: Path, run_dir: Path, messages: int, seconds: float, seed: int)
         report["wellBehaved"] = {"before": before_rounds.summary(), "after": after_rounds.summary()}
         report["checks"] = checks.run(system, rebuild=True)
     finally:
-        report["exitCodes"] = system.stop()
-        lagsystem.cleanup_all()
+        report["exitCodes"] = bound.stop_system(system)
         context.destroy(linger=0)
     report["storeVerify"] = store_verify(bin_dir, run_dir / "data" / "write-node")
     report["failures"] = failures(report)
