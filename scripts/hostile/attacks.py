@@ -24,7 +24,7 @@ import zmq
 SCALES = {
     "idle": {"suite": {"seconds": 4}, "full": {"seconds": 60}},
     "no-read": {"suite": {"seconds": 6}, "full": {"seconds": 120}},
-    "connection-churn": {"suite": {"connections": 1000}, "full": {"connections": 10_000}},
+    "connection-churn": {"suite": {"connections": 3000}, "full": {"connections": 10_000}},
     # Paced, events of 500 bytes: the appends are the ordinary traffic the subscriber falls behind
     # on, not a load test; `full` is twice the write node's PUB queue per subscriber (20000).
     "slow-subscriber": {"suite": {"events": 6000, "perSecond": 1500}, "full": {"events": 40_000, "perSecond": 1000}},
