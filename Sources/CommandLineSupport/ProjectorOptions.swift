@@ -28,6 +28,12 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "Milliseconds without an event or heartbeat before resubscribing.")
     public var silenceTimeoutMs = 3500
 
+    @Option(help: "Messages queued per connection on the query endpoint, each way: past it a client's unread replies are dropped and its queries wait in TCP.")
+    public var queuePerConnection: Int32 = 100
+
+    @Option(help: "Most queries answered before the events that arrived meanwhile are applied.")
+    public var maxQueriesPerPass = 16
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     public var logLevel: Logger.Level = .info
 
@@ -40,6 +46,8 @@ public struct ProjectorOptions: ParsableArguments {
 
     public func validate() throws {
         guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be between 1 and 100000, got \(maxBatch)") }
+        guard queuePerConnection >= 1 else { throw ValidationError("--queue-per-connection must be at least 1, got \(queuePerConnection)") }
+        guard maxQueriesPerPass >= 1 else { throw ValidationError("--max-queries-per-pass must be at least 1, got \(maxQueriesPerPass)") }
         guard silenceTimeoutMs >= 100 else { throw ValidationError("--silence-timeout-ms must be at least 100, got \(silenceTimeoutMs)") }
     }
 
@@ -48,6 +56,7 @@ public struct ProjectorOptions: ParsableArguments {
     /// - Throws: `StartupFailure` when the read model or the query endpoint cannot be opened, or
     ///   the projector's error when it stops on one it cannot serve through.
     public func run(_ definition: ProjectorDefinition) throws {
+        mapLargeAllocations()
         var logger = Logger(label: "prism.\(definition.name)-projector")
         logger.logLevel = logLevel
         var configuration = ProjectorConfiguration(
@@ -58,6 +67,8 @@ public struct ProjectorOptions: ParsableArguments {
         configuration.rebuild = rebuild
         configuration.maxEventsPerTransaction = maxBatch
         configuration.silenceTimeoutMs = silenceTimeoutMs
+        configuration.queuePerConnection = queuePerConnection
+        configuration.maxQueriesPerPass = maxQueriesPerPass
         configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.projector(definition.name), logger: logger)
         do {
             configuration.writeNodeKeys = try configuration.security?.clientKeys(to: writeNodeKey)

@@ -220,7 +220,10 @@ extension EventStore {
         switch request.expectedVersion {
         case .any: return nil
         case .noStream: from = 0
-        case .exact(let expected): from = expected + 1
+        case .exact(let expected):
+            // Only a version the stream has passed can be a retry (and `expected + 1` overflows at Int64.max).
+            guard expected < current else { return nil }
+            from = expected + 1
         }
         let count = Int64(request.events.count)
         guard current >= from + count - 1 else { return nil }

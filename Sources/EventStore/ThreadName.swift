@@ -13,3 +13,11 @@ public func nameCurrentThread(_ name: String) {
     _ = write(descriptor, bytes, bytes.count)
     close(descriptor)
 }
+
+/// Lowers the calling thread's CPU priority by `niceness`, so a bulk reader yields the CPU to the
+/// threads whose latency matters when both want it. (On Linux a nice value is a thread's own:
+/// `setpriority(PRIO_PROCESS, 0, …)` changes the calling thread only.)
+public func lowerCurrentThreadPriority(by niceness: Int32) {
+    let which = __priority_which_t(PRIO_PROCESS.rawValue)
+    _ = setpriority(which, 0, getpriority(which, 0) + niceness)
+}

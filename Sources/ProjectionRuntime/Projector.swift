@@ -42,6 +42,10 @@ public final class Projector: @unchecked Sendable {
     private var queriesAnswered = 0
     private var staleAnswers = 0
     private var waiting: [WaitingQuery] = []
+    /// Clients that leave their replies unread: their queries are dropped unprocessed for a while.
+    private var unreading = UnreadingClients()
+    /// A query that would have been its connection's second in one pass: the next pass starts with it.
+    private var heldQuery: Socket.ReceivedMessage?
     private var feed: EventFeed?
     private var lastProbe: Int64 = 0
     private let started = monotonicNanoseconds()
@@ -60,6 +64,9 @@ public final class Projector: @unchecked Sendable {
     /// The copy being built beside the live one, if a rebuild is under way.
     private var rebuild: ShadowBuild?
     private var lastRebuild: JSONValue?
+    /// `stats`' lag summaries as of `eventsApplied` and the interval's `resets`.
+    private var lagSummaries: (eventsApplied: Int, resets: Int, fields: [String: JSONValue])?
+    private var intervalResets = 0
 
     static let builtInQueries = ["stats", "health", "digest"]
     /// Requests that change the projector: the `admin` role's with `--keys`, else loopback peers'.
@@ -95,7 +102,9 @@ public final class Projector: @unchecked Sendable {
             querySocket = try Socket(context, .router)
             try configuration.security?.secure(querySocket, .query)
             try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
-            try querySocket.setSendHighWaterMark(0)
+            try querySocket.setSendHighWaterMark(configuration.queuePerConnection)
+            try querySocket.setReceiveHighWaterMark(configuration.queuePerConnection)
+            try querySocket.setRouterMandatory(true)
             do {
                 try querySocket.bind(configuration.queryEndpoint)
             } catch {
@@ -183,8 +192,9 @@ public final class Projector: @unchecked Sendable {
                     noteReachedHead()
                 }
                 try advanceRebuild()
-                try serveQueries()
+                // Those that waited for a position first, then the new ones.
                 try answerWaiting()
+                try serveQueries()
                 // A filtered projection learns of other categories' positions only from heartbeats;
                 // a query waiting for one asks the catch-up endpoint instead of waiting for the next.
                 if let wanted = waiting.map(\.request.minPosition).min(), wanted > applied, !feed.isCatchingUp,
@@ -202,6 +212,7 @@ public final class Projector: @unchecked Sendable {
     }
 
     private func pollTimeout() -> Int {
+        if heldQuery != nil { return 0 }
         let wakeAt = (waiting.map(\.deadline) + [storeRetry?.retryAt].compactMap { $0 }).min()
         guard let wakeAt else { return 250 }
         return Int(max(0, min(250, (wakeAt - monotonicNanoseconds()) / 1_000_000 + 1)))
@@ -393,43 +404,61 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: - Queries
 
+    /// Answers what has arrived: at most one query per connection and `maxQueriesPerPass` in all
+    /// per pass, so a connection flooding queries puts one query's work, not a queue's, before
+    /// the next events are applied and the other connections answered. (The ROUTER reads the
+    /// connections in turn: a query from one already answered ends the pass and opens the next.)
     private func serveQueries() throws {
-        while let message = try querySocket.receiveMessage(dontWait: true) {
-            switch RequestEnvelope.split(message.frames) {
-            case .failure(let failure):
-                try reply(failure.route, failure.error.reply)
-            case .success(let envelope):
-                do {
-                    let request = try QueryRequest.parse(envelope.body, configuration: configuration)
-                    if Self.adminRequests.contains(request.name) {
-                        if let gatekeeper = configuration.security?.gatekeeper {
-                            try gatekeeper.authorize(message.userId, .admin, for: request.name)
-                        } else if !Self.isLoopback(message.peerAddress, endpoint: boundQueryEndpoint) {
-                            throw WireError(.rejected, "\(request.name) is taken only from loopback without --keys (this request came from \(message.peerAddress ?? "?"))")
-                        }
-                        try reply(envelope.route, answer(request))
-                        continue
+        var answered: Set<[UInt8]> = []
+        while answered.count < configuration.maxQueriesPerPass {
+            guard let message = try heldQuery ?? querySocket.receiveMessage(dontWait: true) else { return }
+            heldQuery = nil
+            if unreading.turnsAway(message.frames) { continue }
+            let connection = message.frames.first ?? []
+            if answered.contains(connection) {
+                heldQuery = message
+                return
+            }
+            answered.insert(connection)
+            try serve(message)
+        }
+    }
+
+    private func serve(_ message: Socket.ReceivedMessage) throws {
+        switch RequestEnvelope.split(message.frames) {
+        case .failure(let failure):
+            try reply(failure.route, failure.error.reply)
+        case .success(let envelope):
+            do {
+                let request = try QueryRequest.parse(envelope.body, configuration: configuration)
+                if Self.adminRequests.contains(request.name) {
+                    if let gatekeeper = configuration.security?.gatekeeper {
+                        try gatekeeper.authorize(message.userId, .admin, for: request.name)
+                    } else if !Self.isLoopback(message.peerAddress, endpoint: boundQueryEndpoint) {
+                        throw WireError(.rejected, "\(request.name) is taken only from loopback without --keys (this request came from \(message.peerAddress ?? "?"))")
                     }
-                    try configuration.security?.gatekeeper.authorize(message.userId, .reader, for: "query \(request.name.prefix(64))")
-                    // An unknown query is an error now, not after waiting for its position.
-                    guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
-                        throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
-                            + (projection.queryNames + Self.builtInQueries + Self.adminRequests).joined(separator: ", ") + ")")
-                    }
-                    if request.minPosition <= applied {
-                        try reply(envelope.route, answer(request))
-                    } else if request.timeoutMs == 0 {
-                        try reply(envelope.route, stale(request))
-                    } else if waiting.count >= configuration.maxWaitingQueries {
-                        try reply(envelope.route, WireError(.unavailable,
-                            "\(waiting.count) queries are already waiting for positions; try again later").reply)
-                    } else {
-                        let deadline = monotonicNanoseconds() + Int64(request.timeoutMs) * 1_000_000
-                        waiting.append(WaitingQuery(route: envelope.route, request: request, deadline: deadline))
-                    }
-                } catch let error as WireError {
-                    try reply(envelope.route, error.reply)
+                    try reply(envelope.route, answer(request))
+                    return
                 }
+                try configuration.security?.gatekeeper.authorize(message.userId, .reader, for: "query \(request.name.prefix(64))")
+                // An unknown query is an error now, not after waiting for its position.
+                guard Self.builtInQueries.contains(request.name) || projection.queryNames.contains(request.name) else {
+                    throw WireError(.unknownQuery, "unknown query '\(request.name.prefix(64))' (\(configuration.name) answers: "
+                        + (projection.queryNames + Self.builtInQueries + Self.adminRequests).joined(separator: ", ") + ")")
+                }
+                if request.minPosition <= applied {
+                    try reply(envelope.route, answer(request))
+                } else if request.timeoutMs == 0 {
+                    try reply(envelope.route, stale(request))
+                } else if waiting.count >= configuration.maxWaitingQueries {
+                    try reply(envelope.route, WireError(.unavailable,
+                        "\(waiting.count) queries are already waiting for positions; try again later").reply)
+                } else {
+                    let deadline = monotonicNanoseconds() + Int64(request.timeoutMs) * 1_000_000
+                    waiting.append(WaitingQuery(route: envelope.route, request: request, deadline: deadline))
+                }
+            } catch let error as WireError {
+                try reply(envelope.route, error.reply)
             }
         }
     }
@@ -487,21 +516,25 @@ public final class Projector: @unchecked Sendable {
     }
 
     private func reply(_ route: [[UInt8]], _ body: JSONValue) throws {
-        try querySocket.send(route + [body.jsonBytes], dontWait: true)
+        try unreading.send(route + [body.jsonBytes], on: querySocket)
     }
 
     private func stats(_ params: JSONValue) throws -> JSONValue {
         let reset = try FieldReader(params, path: "params").optionalBool("reset") ?? false
+        // Summarized again only once events were applied or the interval reset (the histograms are
+        // costly): a client flooding `stats` costs a copy per request, not the summaries.
+        if lagSummaries?.eventsApplied != eventsApplied || lagSummaries?.resets != intervalResets {
+            lagSummaries = (eventsApplied, intervalResets, [
+                "lagUs": lag.lag.total.summary, "intervalLagUs": lag.lag.interval.summary,
+                "lagStagesUs": lag.stagesSummary(\.total), "intervalLagStagesUs": lag.stagesSummary(\.interval),
+            ])
+        }
         let result: JSONValue = [
             "name": .string(configuration.name),
             "applied": .int(applied),
             "head": .int(max(feed?.head ?? 0, applied)),
             "eventsApplied": .int(Int64(eventsApplied)),
             "transactions": .int(Int64(transactions)),
-            "lagUs": lag.lag.total.summary,
-            "intervalLagUs": lag.lag.interval.summary,
-            "lagStagesUs": lag.stagesSummary(\.total),
-            "intervalLagStagesUs": lag.stagesSummary(\.interval),
             "gapsRepaired": .int(Int64(feed?.gapsRepaired ?? 0)),
             "resubscriptions": .int(Int64(feed?.resubscriptions ?? 0)),
             "queriesAnswered": .int(Int64(queriesAnswered)),
@@ -513,8 +546,12 @@ public final class Projector: @unchecked Sendable {
             "uptimeMs": .int((monotonicNanoseconds() - started) / 1_000_000),
             "time": .int(wallClockNanoseconds()),
         ]
-        if reset { lag.resetInterval() }
         guard case .object(var members) = result else { return result }
+        members.merge(lagSummaries?.fields ?? [:]) { $1 }
+        if reset {
+            lag.resetInterval()
+            intervalResets += 1
+        }
         if let rebuild {
             let progress = rebuild.progress
             members["rebuild"] = ["generation": .int(Int64(rebuild.generation)), "position": .int(progress.applied), "head": .int(progress.head)]

@@ -24,6 +24,13 @@ public struct ProjectorConfiguration: Sendable {
     public var maxRequestBytes = 64 << 10
     /// Most queries waiting for `minPosition` at once; more get `Unavailable`. Default 10000.
     public var maxWaitingQueries = 10_000
+    /// Messages queued per connection on the query endpoint, each way (ZMQ_SNDHWM, ZMQ_RCVHWM): past it
+    /// a client that does not read its replies loses them, and one that sends faster than it is
+    /// answered waits in TCP, so a hostile client cannot grow the projector's memory. Default 100.
+    public var queuePerConnection: Int32 = 100
+    /// Most queries answered before the projector applies the events that arrived meanwhile, so a
+    /// client flooding queries cannot hold back the read model (and every `minPosition` read). Default 16.
+    public var maxQueriesPerPass = 16
     /// No event or heartbeat for this long means a dead link: resubscribe and catch up. Milliseconds, default 3500.
     public var silenceTimeoutMs = 3500
     /// Build a fresh copy of the read model from position 0 beside the live one, and switch to it

@@ -12,6 +12,8 @@ final class CatchUpServer: @unchecked Sendable {
     private let store: EventStore
     private let configuration: WriteNodeConfiguration
     private let logger: Logger
+    /// Readers that leave their replies unread: their requests are dropped, the log not read, for a while.
+    private var unreading = UnreadingClients()
 
     init(socket: Socket, store: EventStore, configuration: WriteNodeConfiguration, logger: Logger) {
         self.socket = socket
@@ -23,10 +25,13 @@ final class CatchUpServer: @unchecked Sendable {
     /// Serves until the context is shut down.
     func run() {
         defer { socket.close(linger: configuration.shutdownLingerMs) }
+        // A reader asking for the whole log again and again must not slow the commands down.
+        lowerCurrentThreadPriority(by: 5)
         while true {
             do {
                 guard let message = try socket.receiveMessage() else { continue }
-                try socket.send(reply(to: message.frames, userId: message.userId), dontWait: true)
+                if unreading.turnsAway(message.frames) { continue }
+                try unreading.send(reply(to: message.frames, userId: message.userId), on: socket)
             } catch {
                 if error.isContextTerminated { return }
                 logger.error("catch-up loop error", metadata: ["error": "\(error)"])

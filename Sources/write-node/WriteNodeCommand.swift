@@ -31,6 +31,9 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Most requests committed in one transaction (one fsync).")
     var maxBatch = 1024
 
+    @Option(help: "Most requests of one connection in a transaction: a client flooding the node delays the others by at most this many.")
+    var maxBatchPerConnection = 32
+
     @Option(help: "Heartbeat period on PUB, in milliseconds.")
     var heartbeatMs = 1000
 
@@ -42,6 +45,15 @@ struct WriteNodeCommand: ParsableCommand {
 
     @Option(help: "Most events returned by one catch-up request.")
     var maxCatchUpEvents = CatchUp.defaultMaxEvents
+
+    @Option(help: "Messages queued per connection on the command endpoint, each way: past it a client's unread replies are dropped and its requests wait in TCP.")
+    var queuePerConnection: Int32 = 1000
+
+    @Option(help: "Catch-up replies queued per connection: past it a reader's unread replies are dropped.")
+    var catchUpQueuePerConnection: Int32 = 2
+
+    @Option(help: "Events queued per subscriber on PUB: past it a subscriber that does not keep up loses events (and backfills).")
+    var publishQueuePerConnection: Int32 = 20_000
 
     @Option(help: "Size of a new log segment file, in bytes (zero-filled ahead of use; small ones for tests).")
     var segmentBytes = 256 << 20
@@ -62,9 +74,14 @@ struct WriteNodeCommand: ParsableCommand {
 
     func validate() throws {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
+        guard maxBatchPerConnection >= 1 else { throw ValidationError("--max-batch-per-connection must be at least 1, got \(maxBatchPerConnection)") }
         guard heartbeatMs >= 10 else { throw ValidationError("--heartbeat-ms must be at least 10, got \(heartbeatMs)") }
         guard maxRequestBytes >= 1024 else { throw ValidationError("--max-request-bytes must be at least 1024") }
         guard maxEventBytes >= 64 else { throw ValidationError("--max-event-bytes must be at least 64") }
+        for (flag, value) in [("--queue-per-connection", queuePerConnection), ("--catch-up-queue-per-connection", catchUpQueuePerConnection),
+                              ("--publish-queue-per-connection", publishQueuePerConnection)] where value < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value)")
+        }
         guard segmentBytes >= 4096 else { throw ValidationError("--segment-bytes must be at least 4096, got \(segmentBytes)") }
         guard idWindowEvents >= 0 else { throw ValidationError("--id-window-events must not be negative, got \(idWindowEvents)") }
         guard idWindowSeconds >= 0 else { throw ValidationError("--id-window-seconds must not be negative, got \(idWindowSeconds)") }
@@ -75,16 +92,21 @@ struct WriteNodeCommand: ParsableCommand {
     }
 
     func run() throws {
+        mapLargeAllocations()
         var configuration = WriteNodeConfiguration(dataDirectory: dataDir)
         configuration.commandEndpoint = commandEndpoint
         configuration.publishEndpoint = publishEndpoint
         configuration.catchUpEndpoint = catchUpEndpoint
         configuration.maxBatchRequests = maxBatch
+        configuration.maxBatchRequestsPerConnection = maxBatchPerConnection
         configuration.heartbeatIntervalMs = heartbeatMs
         configuration.maxRequestBytes = maxRequestBytes
         configuration.maxMessageBytes = max(16 << 20, maxRequestBytes * 2)
         configuration.maxEventBytes = maxEventBytes
         configuration.maxCatchUpEvents = maxCatchUpEvents
+        configuration.queuePerConnection = queuePerConnection
+        configuration.catchUpQueuePerConnection = catchUpQueuePerConnection
+        configuration.publishHighWaterMark = publishQueuePerConnection
         configuration.store.segmentBytes = segmentBytes
         configuration.store.idWindowEvents = idWindowEvents
         configuration.store.idWindowSeconds = idWindowSeconds

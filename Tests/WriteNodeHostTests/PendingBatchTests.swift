@@ -73,4 +73,16 @@ import WireProtocol
             #expect(error.message == "event store: disk")
         }
     }
+
+    @Test func aConnectionAtItsShareClosesTheBatchWhateverTheOthersSent() {
+        var batch = PendingBatch()
+        for _ in 0..<2 {
+            batch.noteRequest(from: [1], share: 3)
+            batch.noteRequest(from: [2], share: 3)
+        }
+        #expect(!batch.connectionShareTaken)
+        batch.noteRequest(from: [1], share: 3)
+        #expect(batch.connectionShareTaken)
+        #expect(!PendingBatch().connectionShareTaken, "a new batch starts open")
+    }
 }

@@ -154,8 +154,9 @@ final class LogIndex: Sendable {
             guard let head = try Row.fetchOne(db.cachedStatement(sql: "SELECT id, version, position FROM streams WHERE name = ?"), arguments: [stream]) else { return [] }
             let (id, headVersion, headPosition): (Int64, Int64, Int64) = (head[0], head[1], head[2])
             let from = max(version, 0)
+            // Checked first: `from + limit` overflows for a `fromVersion` near Int64.max.
+            guard from <= headVersion, headPosition > 0 else { return [] }
             let last = min(from + Int64(limit) - 1, headVersion)
-            guard last >= from, headPosition > 0 else { return [] }
             var position = headPosition
             if let mark = try Int64.fetchOne(db.cachedStatement(sql: "SELECT position FROM stream_marks WHERE stream = ? AND version >= ? ORDER BY version LIMIT 1"), arguments: [id, last]) {
                 position = mark

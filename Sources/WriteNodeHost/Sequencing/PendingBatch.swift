@@ -25,8 +25,22 @@ struct PendingBatch {
     /// When each appending request was read off the command socket, monotonic ns (for `syncWaitUs`).
     private(set) var receivedAt: [Int64] = []
 
+    /// Requests of this batch per connection (its ROUTER routing id).
+    private var perConnection: [[UInt8]: Int] = [:]
+    /// Whether one connection has taken its share of this batch (`noteRequest`).
+    private(set) var connectionShareTaken = false
+
     var isEmpty: Bool { pending.isEmpty }
     var count: Int { pending.count }
+
+    /// Counts a request of `connection`; at `share` the batch is closed to more requests, so one
+    /// client flooding the node adds at most `share` requests to the batch another client waits on
+    /// (the ROUTER reads waiting connections in turn, so theirs are in already).
+    mutating func noteRequest(from connection: [UInt8], share: Int) {
+        let count = perConnection[connection, default: 0] + 1
+        perConnection[connection] = count
+        if count >= share { connectionShareTaken = true }
+    }
 
     mutating func fail(_ route: [[UInt8]], _ error: WireError) {
         pending.append(Pending(route: route, outcome: .failed(error)))

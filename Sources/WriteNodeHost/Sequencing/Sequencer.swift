@@ -20,6 +20,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private var cache: StreamStateCache<D>
     private let logger: Logger
     private(set) var statistics = Statistics()
+    /// Clients that leave their replies unread: their requests are dropped unprocessed for a while.
+    private var unreading = UnreadingClients()
+    /// The last `stats` answer, and the group commits and refusals it covers.
+    private var statsAnswer: (commits: Int, refusals: JSONValue, answer: JSONValue)?
     /// With `--keys`: who may do what, checked per request.
     private let gatekeeper: Gatekeeper?
     /// The PUB endpoint as bound, to unbind and bind again when a reload revokes a right.
@@ -75,6 +79,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// Serves until the context is shut down, then closes its sockets with a bounded linger.
     func run() {
         var poller = Poller([commands, committer.completion])
+        var completionPoller = Poller([committer.completion])
         let interval = Int64(configuration.heartbeatIntervalMs) * 1_000_000
         var nextHeartbeat = monotonicNanoseconds()
         defer {
@@ -91,10 +96,10 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                 }
                 readmitSubscribersAfterRevocation()
                 let wait = publisherUnbound ? 1 : Int(max(0, (nextHeartbeat - now) / 1_000_000))
-                let ready = try poller.poll(timeout: wait)
+                let ready = try poll(&poller, &completionPoller, timeout: wait)
                 let started = monotonicNanoseconds()
-                if ready[1].readable { try finishInFlight() }
-                if ready[0].readable { try receive() }
+                if ready.committed { try finishInFlight() }
+                if ready.requests { try receive() }
                 if inFlight == nil { try dispatch() }
                 statistics.batchNanoseconds += monotonicNanoseconds() - started
             } catch let error as ZMQError where error.isContextTerminated {
@@ -105,6 +110,17 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
                 logger.error("command loop error", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Waits for requests and the committer. While the collecting batch is full and another is
+    /// syncing, only the committer can move things on: the requests are left waiting (not polled,
+    /// which would return at once, again and again).
+    private func poll(_ both: inout Poller, _ committerOnly: inout Poller, timeout: Int) throws -> (requests: Bool, committed: Bool) {
+        if collectingIsFull && inFlight != nil {
+            return (false, try committerOnly.poll(timeout: timeout)[0].readable)
+        }
+        let ready = try both.poll(timeout: timeout)
+        return (ready[0].readable, ready[1].readable)
     }
 
     /// A subscriber sends no requests to check, so when a reload took a right away every
@@ -133,16 +149,26 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// has changed: its state is known only once that batch is staged.
     private struct StageFirst: Error {}
 
-    /// Receives and decides everything waiting, up to the batch limit.
+    /// Whether the collecting batch takes no more requests: at the batch limit, or one connection
+    /// has taken its share.
+    private var collectingIsFull: Bool {
+        collecting.count >= configuration.maxBatchRequests || collecting.connectionShareTaken
+    }
+
+    /// Receives and decides everything waiting, until the collecting batch is full.
     private func receive() throws {
         var received = 0
         drainedAt = monotonicNanoseconds()
-        while collecting.count < configuration.maxBatchRequests, let (frames, userId) = try receiveRequest() {
+        while !collectingIsFull, let (frames, userId) = try receiveRequest() {
             received += 1
             switch RequestEnvelope.split(frames) {
             case .failure(let failure): collecting.fail(failure.route, failure.error)
-            case .success(let envelope): try handle(envelope, userId: userId)
+            case .success(let envelope):
+                if unreading.turnsAway(envelope.route) { continue }
+                try handle(envelope, userId: userId)
             }
+            // Counted after deciding: a command that had to stage the batch first is in the new one.
+            collecting.noteRequest(from: frames.first ?? [], share: configuration.maxBatchRequestsPerConnection)
         }
         statistics.largestBatch = max(statistics.largestBatch, collecting.count)
         if received > 0 { statistics.receives += 1 }
@@ -288,7 +314,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     /// Sends replies. Without `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped
     /// by libzmq, which is what we want: the event is durable and published all the same.
     private func send(_ replies: [[[UInt8]]]) throws {
-        for reply in replies { try commands.send(reply, dontWait: true) }
+        for reply in replies { try unreading.send(reply, on: commands) }
     }
 
     // MARK: - Queries
@@ -302,33 +328,43 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
             }
             return ["ok": true, "position": .int(head), "result": ["status": "serving"]]
         case "stats":
-            let indexed = store.indexedPosition
-            let caches = store.cacheCounts
-            return [
-                "ok": true, "position": .int(head),
-                "result": [
-                    "head": .int(head),
-                    "requests": .int(Int64(statistics.requests)),
-                    "batches": .int(Int64(statistics.batches)),
-                    "eventsAppended": .int(Int64(statistics.eventsAppended)),
-                    "largestBatch": .int(Int64(statistics.largestBatch)),
-                    "receives": .int(Int64(statistics.receives)),
-                    "failedCommits": .int(Int64(statistics.failedCommits)),
-                    "cachedStreams": .int(Int64(cache.count)),
-                    "streamHeadsInMemory": .int(Int64(caches.streams)),
-                    "idWindow": .int(Int64(caches.ids)),
-                    "indexedPosition": .int(indexed),
-                    "indexBehind": .int(head - indexed),
-                    "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
-                    "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
-                    "syncWaitUs": statistics.syncWait.summary,
-                    "syncUs": statistics.sync.summary,
-                    "publishUs": statistics.publish.summary,
-                    "refusals": gatekeeper?.refusals ?? .null,
-                ],
-            ]
+            // Computed again only after a group commit or a refusal (its histograms are costly): a
+            // client flooding `stats` costs the node a copy of the answer per request.
+            let key = (commits: statistics.batches + statistics.failedCommits, refusals: gatekeeper?.refusals ?? .null)
+            if let cached = statsAnswer, cached.commits == key.commits, cached.refusals == key.refusals { return cached.answer }
+            let answer = stats(head: head, refusals: key.refusals)
+            statsAnswer = (key.commits, key.refusals, answer)
+            return answer
         default:
             throw WireError(.unknownQuery, "unknown query '\(name)' (the write node answers: health, stats)")
         }
+    }
+
+    private func stats(head: Int64, refusals: JSONValue) -> JSONValue {
+        let indexed = store.indexedPosition
+        let caches = store.cacheCounts
+        return [
+            "ok": true, "position": .int(head),
+            "result": [
+                "head": .int(head),
+                "requests": .int(Int64(statistics.requests)),
+                "batches": .int(Int64(statistics.batches)),
+                "eventsAppended": .int(Int64(statistics.eventsAppended)),
+                "largestBatch": .int(Int64(statistics.largestBatch)),
+                "receives": .int(Int64(statistics.receives)),
+                "failedCommits": .int(Int64(statistics.failedCommits)),
+                "cachedStreams": .int(Int64(cache.count)),
+                "streamHeadsInMemory": .int(Int64(caches.streams)),
+                "idWindow": .int(Int64(caches.ids)),
+                "indexedPosition": .int(indexed),
+                "indexBehind": .int(head - indexed),
+                "appendMs": .int(statistics.appendNanoseconds / 1_000_000),
+                "batchMs": .int(statistics.batchNanoseconds / 1_000_000),
+                "syncWaitUs": statistics.syncWait.summary,
+                "syncUs": statistics.sync.summary,
+                "publishUs": statistics.publish.summary,
+                "refusals": refusals,
+            ],
+        ]
     }
 }
