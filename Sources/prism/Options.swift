@@ -21,7 +21,7 @@ struct WriteNodeOptions: ParsableArguments {
     @OptionGroup var keys: KeyOptions
 
     func command() throws -> Server { try keys.writeNode(commandEndpoint) }
-    func catchUp() throws -> Server { try keys.writeNode(catchUpEndpoint) }
+    func catchUp() throws -> Server { try keys.writeNode(catchUpEndpoint, flag: "--catch-up-endpoint") }
 }
 
 struct OutputOptions: ParsableArguments {

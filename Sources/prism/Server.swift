@@ -8,6 +8,8 @@ struct Server: Sendable {
     /// The name of its key in the key directory: `write-node`, `orders-projector`.
     let name: String
     let endpoint: String
+    /// The flag that sets `endpoint`, for the hint when nothing answers there.
+    let endpointFlag: String
     /// The client's key pair and the server's public key; nil in plain text.
     let curve: CurveClientKeys?
     /// What to check when CURVE is on and the server does not answer (it refuses an unknown key
@@ -16,7 +18,12 @@ struct Server: Sendable {
 
     /// A request/reply client for this server.
     func client(_ context: Context) -> ServerClient {
-        ServerClient(server: self, client: RequestClient(context, endpoint: endpoint, curve: curve))
+        ServerClient(server: self, client: RequestClient(context, endpoint: endpoint, curve: curve, failFast: true))
+    }
+
+    /// What to say when nothing is listening at the endpoint.
+    var notRunningHint: String {
+        "is the \(name) running? `./scripts/start` starts the system; \(endpointFlag) says where to reach it"
     }
 
     /// Connects `socket` (its options already set) to this server, over CURVE when the keys are given.
@@ -31,20 +38,22 @@ extension KeyOptions {
     static let cliIdentity = "admin"
 
     /// The write node, at its command, publish or catch-up endpoint: all three serve with `write-node.key`.
-    func writeNode(_ endpoint: String) throws -> Server { try server(ServerKeyName.writeNode, endpoint: endpoint) }
+    func writeNode(_ endpoint: String, flag: String = "--command-endpoint") throws -> Server {
+        try server(ServerKeyName.writeNode, endpoint: endpoint, flag: flag)
+    }
 
     /// A projector (`orders`) at its query endpoint: it serves with `<name>-projector.key`.
-    func projector(_ name: String, endpoint: String) throws -> Server {
-        try server(ServerKeyName.projector(name), endpoint: endpoint)
+    func projector(_ name: String, endpoint: String, flag: String = "--endpoint") throws -> Server {
+        try server(ServerKeyName.projector(name), endpoint: endpoint, flag: flag)
     }
 
     // The one place that decides CURVE for a client: every subcommand reaches servers through it.
-    private func server(_ name: String, endpoint: String) throws -> Server {
-        guard let directory else { return Server(name: name, endpoint: endpoint, curve: nil, silenceHint: nil) }
+    private func server(_ name: String, endpoint: String, flag: String) throws -> Server {
+        guard let directory else { return Server(name: name, endpoint: endpoint, endpointFlag: flag, curve: nil, silenceHint: nil) }
         let identity = identity(default: Self.cliIdentity)
         do {
             return Server(
-                name: name, endpoint: endpoint, curve: try directory.clientKeys(identity: identity, server: name),
+                name: name, endpoint: endpoint, endpointFlag: flag, curve: try directory.clientKeys(identity: identity, server: name),
                 silenceHint: "with --keys, check that your key (\(directory.secretCertificatePath(identity))) is authorized on the server"
                     + " and that \(directory.publicCertificatePath(name)) is the server's key")
         } catch {
@@ -62,8 +71,10 @@ struct ServerClient {
     func request(_ frames: [[UInt8]], timeout: Int) throws -> [[UInt8]] {
         do {
             return try client.request(frames, timeout: timeout)
+        } catch let refused as RequestClient.Unreachable {
+            throw CLIError("\(refused): \(server.notRunningHint)")
         } catch let silence as RequestClient.Timeout {
-            throw CLIError("\(silence)" + (server.silenceHint.map { "; \($0)" } ?? ""))
+            throw CLIError("\(silence)" + (server.silenceHint.map { "; \($0)" } ?? "; \(server.notRunningHint)"))
         }
     }
 

@@ -15,41 +15,66 @@ extension Prism {
         @Option(name: .customLong("projector"), help: "A projector as name=endpoint (repeatable; default: the four standard ones).")
         var projectors: [String] = []
 
-        @Option(help: "Milliseconds to wait for each reply.")
-        var timeoutMs = 2000
+        @Option(help: "Milliseconds to wait for each process's replies (all are asked at once).")
+        var timeoutMs = 1000
+
+        @Flag(help: "Exit non-zero also when a projector is not live (catching up, rebuilding, retrying, disconnected).")
+        var strict = false
 
         @OptionGroup var keys: KeyOptions
         @OptionGroup var output: OutputOptions
 
         func run() throws {
             let context = try Context()
-            var head: Int64?
-            if let reply = try? keys.writeNode(commandEndpoint).client(context).requestJSON(["query": "health"], timeout: timeoutMs) {
-                head = reply["position"]?.intValue
-            }
             let targets: [(name: String, endpoint: String)] = try projectors.isEmpty ? DefaultEndpoints.queries : projectors.map { spec in
                 guard let equals = spec.firstIndex(of: "=") else { throw CLIError("--projector takes name=endpoint, got \(spec)") }
                 return (String(spec[..<equals]), String(spec[spec.index(after: equals)...]))
             }
+            let servers = try [keys.writeNode(commandEndpoint)] + targets.map { try keys.projector($0.name, endpoint: $0.endpoint, flag: "--projector \($0.name)=…") }
+            // Every process at once: with everything down this takes one timeout, not one per process.
+            let probes = Probes(count: servers.count)
+            let timeoutMs = timeoutMs
+            DispatchQueue.concurrentPerform(iterations: servers.count) { index in
+                let client = servers[index].client(context)
+                probes.set(index, Result {
+                    let health = try client.requestJSON(["query": "health"], timeout: timeoutMs)
+                    return index == 0 ? health : try client.requestJSON(["query": "stats"], timeout: timeoutMs).merging(health: health)
+                })
+            }
+            let results = probes.results
+            var head: Int64?
+            if case .success(let reply) = results[0] { head = reply["position"]?.intValue }
             var rows: [JSONValue] = []
-            for target in targets {
-                let client = try keys.projector(target.name, endpoint: target.endpoint).client(context)
-                guard let health = try? client.requestJSON(["query": "health"], timeout: timeoutMs)["result"],
-                      let stats = try? client.requestJSON(["query": "stats"], timeout: timeoutMs)["result"]
-                else {
-                    rows.append(["name": .string(target.name), "status": "unreachable", "endpoint": .string(target.endpoint)])
-                    continue
+            for (index, target) in targets.enumerated() {
+                switch results[index + 1] {
+                case .failure(let error):
+                    rows.append(["name": .string(target.name), "status": "unreachable", "endpoint": .string(target.endpoint),
+                                 "error": .string("\(error)")])
+                case .success(let reply):
+                    let stats = reply["result"]
+                    rows.append(["name": .string(target.name), "status": reply["health"] ?? "?", "applied": stats?["applied"] ?? 0,
+                                 "behind": .int(max(0, (head ?? 0) - (stats?["applied"]?.intValue ?? 0))),
+                                 "eventsApplied": stats?["eventsApplied"] ?? 0, "lagUs": stats?["lagUs"] ?? .null,
+                                 "endpoint": .string(target.endpoint)])
                 }
-                rows.append(["name": .string(target.name), "status": health["status"] ?? "?", "applied": stats["applied"] ?? 0,
-                             "behind": .int(max(0, (head ?? 0) - (stats["applied"]?.intValue ?? 0))),
-                             "eventsApplied": stats["eventsApplied"] ?? 0, "lagUs": stats["lagUs"] ?? .null,
-                             "endpoint": .string(target.endpoint)])
+            }
+            let down = rows.filter { row in
+                let status = row["status"]?.stringValue ?? "?"
+                return status == "unreachable" || status == "failed" || (strict && status != "live")
             }
             if output.json {
                 print(JSONValue.object(["head": head.map { .int($0) } ?? .null, "projectors": .array(rows)]).jsonString)
-                return
+            } else {
+                printTable(results[0], head: head, rows: rows)
             }
-            print("write node: " + (head.map { "head position \($0)" } ?? "unreachable at \(commandEndpoint)"))
+            // Non-zero for scripts and health checks: the write node or a projector down or failed.
+            if head == nil || !down.isEmpty { throw ExitCode.failure }
+        }
+
+        private func printTable(_ writeNode: Result<JSONValue, any Error>, head: Int64?, rows: [JSONValue]) {
+            if case .failure(let error) = writeNode { print("write node: unreachable: \(error)") } else {
+                print("write node: head position \(head ?? 0)")
+            }
             print(pad("projector", 10) + pad("status", 13) + pad("applied", 10) + pad("behind", 8)
                   + pad("lag p50", 10) + pad("p99", 10) + pad("p99.9", 10) + "max")
             for row in rows {
@@ -59,7 +84,33 @@ extension Prism {
                       + pad(row["applied"]?.intValue.map(String.init) ?? "-", 10) + pad(row["behind"]?.intValue.map(String.init) ?? "-", 8)
                       + pad(micros("p50"), 10) + pad(micros("p99"), 10) + pad(micros("p999"), 10) + micros("max"))
             }
+            for row in rows where row["error"] != nil {
+                print("\(row["name"]?.stringValue ?? "?"): \(row["error"]?.stringValue ?? "")")
+            }
         }
+    }
+}
+
+/// The probes' answers, written from `concurrentPerform`'s threads.
+private final class Probes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [Result<JSONValue, any Error>?]
+
+    init(count: Int) { answers = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: Result<JSONValue, any Error>) { lock.withLock { answers[index] = result } }
+
+    var results: [Result<JSONValue, any Error>] {
+        lock.withLock { answers.map { $0 ?? .failure(CLIError("not asked")) } }
+    }
+}
+
+extension JSONValue {
+    /// A `stats` reply with the `health` reply's status beside its result, as `health`.
+    fileprivate func merging(health: JSONValue) -> JSONValue {
+        guard case .object(var members) = self else { return self }
+        members["health"] = health["result"]?["status"] ?? "?"
+        return .object(members)
     }
 }
 

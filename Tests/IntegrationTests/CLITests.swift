@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+import ZeroMQ
 import WireProtocol
 
 /// The `prism` command-line client against real processes: output, `--json`, exit statuses.
@@ -50,12 +51,18 @@ import WireProtocol
             "--projector", "status=\(system.projectors["status"]!.queryEndpoint)",
             "--projector", "gone=\(freeTCPEndpoint())", "--timeout-ms", "300",
         ])
-        #expect(status.status == 0)
+        // A projector down: the table still prints, and the exit status says so.
+        #expect(status.status == 1)
         let table = try JSONParser.parse(status.output.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(table["head"] == 3)
         let rows = table["projectors"]?.arrayValue ?? []
-        #expect(rows.first { $0["name"] == "gone" }?["status"] == "unreachable")
+        let gone = rows.first { $0["name"] == "gone" }
+        #expect(gone?["status"] == "unreachable")
+        #expect(gone?["error"]?.stringValue?.contains("nothing is listening at") == true)
         #expect(rows.first { $0["name"] == "orders" }?["applied"]?.intValue ?? 0 >= 2)
+
+        let allUp = try runExecutable("prism", ["status"] + node + ["--projector", "orders=\(system.projectors["orders"]!.queryEndpoint)"])
+        #expect(allUp.status == 0, "\(allUp.output)\(allUp.error)")
     }
 
     @Test func usageErrorsAndUnreachableNodes() throws {
@@ -67,8 +74,23 @@ import WireProtocol
         #expect(badJSON.error.contains("must be JSON"))
         let unknownFlag = try runExecutable("prism", ["send", "X", "--colour", "red"])
         #expect(unknownFlag.status == 64)
-        let nobody = try runExecutable("prism", ["send", "RegisterUser", "userId=u", "--command-endpoint", freeTCPEndpoint(), "--timeout-ms", "300"])
+        // Nothing listening: said at once (no timeout to wait out), with how to start it.
+        let nobody = try runExecutable("prism", ["send", "RegisterUser", "userId=u", "--command-endpoint", freeTCPEndpoint()])
         #expect(nobody.status == 1)
-        #expect(nobody.error.contains("no reply from"))
+        #expect(nobody.error.contains("nothing is listening at tcp://127.0.0.1:"))
+        #expect(nobody.error.contains("./scripts/start") && nobody.error.contains("--command-endpoint"))
+        let noStatus = try runExecutable("prism", ["status", "--command-endpoint", freeTCPEndpoint(), "--projector", "orders=\(freeTCPEndpoint())"])
+        #expect(noStatus.status == 1)
+        #expect(noStatus.output.contains("write node: unreachable: nothing is listening"))
+
+        // Listening but silent (a socket that never answers): the timeout, with the same hint.
+        let context = try Context()
+        let silent = try Socket(context, .router)
+        defer { silent.close(linger: 0) }
+        let endpoint = try silent.bindEphemeralTCP()
+        let unanswered = try runExecutable("prism", ["query", "orders", "countByStatus", "--endpoint", endpoint, "--timeout-ms", "300"])
+        #expect(unanswered.status == 1)
+        #expect(unanswered.error.contains("no reply from \(endpoint) within 300 ms"))
+        #expect(unanswered.error.contains("is the orders-projector running?"))
     }
 }
