@@ -38,24 +38,12 @@ public final class Gatekeeper: @unchecked Sendable {
         logger.info("authorized keys loaded", metadata: ["keys.directory": "\(directory)", "keys.count": "\(keys.principals.count)"])
     }
 
-    private func locked<T>(_ body: () throws(SecurityError) -> T) throws(SecurityError) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body()
-    }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return body()
-    }
-
     /// Reads the directory again; on an error the current set stays (a typo must not lock everyone out).
     @discardableResult
     public func reload() -> Result<Int, SecurityError> {
         do {
             let fresh = try AuthorizedKeys.load(directory: directory)
-            let revoked: Bool = locked {
+            let revoked: Bool = lock.withLock {
                 let revoked = keys.isRevoked(by: fresh)
                 if revoked { revocations += 1 }
                 keys = fresh
@@ -73,14 +61,14 @@ public final class Gatekeeper: @unchecked Sendable {
 
     /// Counts reloads that took a right away; a socket that cannot check messages (PUB) drops its
     /// connections when this changes, so every subscriber is admitted again under the new set.
-    public var revocationCount: Int { locked { revocations } }
+    public var revocationCount: Int { lock.withLock { revocations } }
 
     // MARK: - Handshakes (the ZAP handler)
 
     /// The ZAP decision for a CURVE client key: its User-Id (the key's Z85 text), or why not.
     func admit(rawKey: [UInt8], domain: String, address: String) -> Result<String, SecurityError> {
         guard let key = CurveKey.z85(rawKey) else { return .failure(SecurityError("not a CURVE key")) }
-        let principal = locked { keys.principal(publicKey: key) }
+        let principal = lock.withLock { keys.principal(publicKey: key) }
         let refusal: String
         if let principal {
             guard let needed = ZAPDomain(rawValue: domain)?.roleAtHandshake, !principal.may(needed) else { return .success(key) }
@@ -89,7 +77,7 @@ public final class Gatekeeper: @unchecked Sendable {
             refusal = "unknown key"
         }
         let fingerprint = Certificate.fingerprint(ofRawKey: rawKey)
-        let shouldLog: RefusalLog.Decision = locked {
+        let shouldLog: RefusalLog.Decision = lock.withLock {
             handshakeRefusals += 1
             return refusalLog.note(fingerprint, now: monotonicNanoseconds())
         }
@@ -115,9 +103,9 @@ public final class Gatekeeper: @unchecked Sendable {
     /// - Throws: `WireError(.forbidden)`, counted in `stats`.
     @discardableResult
     public func authorize(_ userId: String?, _ role: Role?, for request: String) throws(WireError) -> Principal {
-        let principal = userId.flatMap { key in locked { keys.principal(publicKey: key) } }
+        let principal = userId.flatMap { key in lock.withLock { keys.principal(publicKey: key) } }
         if let principal, role.map(principal.may) ?? !principal.roles.isEmpty { return principal }
-        locked { requestRefusals += 1 }
+        lock.withLock { requestRefusals += 1 }
         guard let principal else {
             throw WireError(.forbidden, "\(request) refused: this connection's key is no longer authorized (removed from \(directory))")
         }
@@ -126,7 +114,7 @@ public final class Gatekeeper: @unchecked Sendable {
 
     /// `{"handshakes": n, "requests": n, "authorizedKeys": n}` for a server's `stats`.
     public var refusals: JSONValue {
-        locked {
+        lock.withLock {
             ["handshakes": .int(Int64(handshakeRefusals)), "requests": .int(Int64(requestRefusals)),
              "authorizedKeys": .int(Int64(keys.principals.count))]
         }

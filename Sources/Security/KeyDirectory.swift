@@ -21,22 +21,20 @@ public struct KeyDirectory: Sendable {
 
     /// The named process's or user's key pair, from its secret certificate.
     public func keyPair(_ name: String) throws(SecurityError) -> CurveKeyPair {
-        try hintingGenerate(name) { () throws(SecurityError) in try Certificate.readSecret(secretCertificatePath(name)).keyPair! }
+        try Certificate.readSecret(existing(secretCertificatePath(name), of: name)).keyPair!
     }
 
     /// A server's public key, from its public certificate (`write-node.pub`, `orders-projector.pub`).
     public func serverKey(_ server: String) throws(SecurityError) -> String {
-        try hintingGenerate(server) { () throws(SecurityError) in try Certificate.readPublic(publicCertificatePath(server)).publicKey }
+        try Certificate.readPublic(existing(publicCertificatePath(server), of: server)).publicKey
     }
 
-    /// A missing key file's error, with how to make it.
-    private func hintingGenerate<T>(_ name: String, _ read: () throws(SecurityError) -> T) throws(SecurityError) -> T {
-        do {
-            return try read()
-        } catch {
-            guard error.message.hasSuffix("no such file") || error.message.hasSuffix("No such file or directory") else { throw error }
-            throw SecurityError("\(error.message) (make it with `prism keys generate \(name) --dir \(path)`, or copy it from the host that has it)")
+    /// `path`, or an error saying how to make the missing key file.
+    private func existing(_ path: String, of name: String) throws(SecurityError) -> String {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw SecurityError("no key file \(path) (make it with `prism keys generate \(name) --dir \(self.path)`, or copy it from the host that has it)")
         }
+        return path
     }
 
     /// What `identity` needs to reach `server`.

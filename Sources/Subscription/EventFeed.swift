@@ -48,7 +48,27 @@ public final class EventFeed: @unchecked Sendable {
     /// Times the subscription was renewed after silence.
     public private(set) var resubscriptions = 0
     /// The last catch-up failure, cleared by the next success (for health reports).
-    public private(set) var lastError: String?
+    public private(set) var lastFailure: CatchUpFailure?
+    /// `lastFailure` in words, for health reports.
+    public var lastError: String? { lastFailure.map { "catch-up: \($0)" } }
+
+    /// Why the last catch-up request got nothing usable.
+    public enum CatchUpFailure: Sendable, CustomStringConvertible {
+        /// No reply within the request timeout (the write node away, or under CURVE a refused key).
+        case silent(endpoint: String, milliseconds: Int)
+        /// The write node answered with an error (`InvalidArgument` beyond the head, `Forbidden` …).
+        case refused(WireError)
+        /// A reply that could not be decoded.
+        case unusable(String)
+
+        public var description: String {
+            switch self {
+            case .silent(let endpoint, let milliseconds): "no reply from \(endpoint) within \(milliseconds) ms"
+            case .refused(let error): "\(error)"
+            case .unusable(let reason): reason
+            }
+        }
+    }
 
     private let context: Context
     private var subscriber: Socket
@@ -167,7 +187,7 @@ public final class EventFeed: @unchecked Sendable {
             return FeedBatch()
         }
         if let deadline = catchUpDeadline, now >= deadline {
-            lastError = "catch-up: no reply from \(configuration.catchUpEndpoint) within \(configuration.requestTimeoutMs) ms"
+            lastFailure = .silent(endpoint: configuration.catchUpEndpoint, milliseconds: configuration.requestTimeoutMs)
             catchUp?.close(linger: 0)
             catchUp = nil
             catchUpDeadline = nil
@@ -208,7 +228,7 @@ public final class EventFeed: @unchecked Sendable {
             position = max(position, summary.scannedTo)
             head = max(head, summary.head)
             needsCatchUp = summary.scannedTo < summary.head
-            lastError = nil
+            lastFailure = nil
             lastHeard = monotonicNanoseconds()
             if needsCatchUp {
                 // Ask for the next batch now: the write node reads it while the caller applies this one.
@@ -218,7 +238,7 @@ public final class EventFeed: @unchecked Sendable {
         } catch {
             // A reply we cannot use (e.g. "beyond the head" after the write node lost its data):
             // report it and ask again later rather than skip anything.
-            lastError = "catch-up: \(error)"
+            lastFailure = (error as? WireError).map(CatchUpFailure.refused) ?? .unusable("\(error)")
             retryAt = monotonicNanoseconds() + 500_000_000
             return FeedBatch()
         }

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A request/reply client that never hangs: a DEALER socket speaking REQ's envelope, with a
 /// timeout per request and a fresh socket after a timeout (the "lazy pirate" pattern), so a
 /// late reply to an abandoned request can never be mistaken for the next one's.
@@ -63,9 +61,9 @@ public final class RequestClient: @unchecked Sendable {
         let socket = try connected()
         try socket.send([[]] + frames)
         var poller = Poller([socket] + (monitor.map { [$0.events] } ?? []))
-        let deadline = monotonicMilliseconds() + Int64(timeout)
+        let deadline = monotonicNanoseconds() + Int64(timeout) * 1_000_000
         while true {
-            let ready = try poller.poll(timeout: Int(max(0, deadline - monotonicMilliseconds())))
+            let ready = try poller.poll(timeout: Int(max(0, (deadline - monotonicNanoseconds()) / 1_000_000)))
             if ready[0].readable, var reply = try socket.receive(dontWait: true) {
                 if reply.first?.isEmpty == true { reply.removeFirst() }
                 return reply
@@ -78,7 +76,7 @@ public final class RequestClient: @unchecked Sendable {
                 }
                 continue
             }
-            if monotonicMilliseconds() >= deadline { break }
+            if monotonicNanoseconds() >= deadline { break }
         }
         abandon(socket)
         throw Timeout(endpoint: endpoint, milliseconds: timeout)
@@ -95,10 +93,4 @@ public final class RequestClient: @unchecked Sendable {
     public func request(_ body: [UInt8], timeout: Int) throws -> [[UInt8]] {
         try request([body], timeout: timeout)
     }
-}
-
-private func monotonicMilliseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
 }

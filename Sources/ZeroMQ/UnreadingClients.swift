@@ -19,7 +19,7 @@ public struct UnreadingClients {
     /// Whether the request that came on `route` is to be dropped without being processed or answered.
     public mutating func turnsAway(_ route: [[UInt8]]) -> Bool {
         guard !connections.isEmpty, let connection = route.first, let until = connections[connection] else { return false }
-        if Self.now() < until { return true }
+        if monotonicNanoseconds() < until { return true }
         connections[connection] = nil
         return false
     }
@@ -41,14 +41,8 @@ public struct UnreadingClients {
             return
         }
         guard !sent, let connection = reply.first else { return }
-        let now = Self.now()
+        let now = monotonicNanoseconds()
         if connections.count >= Self.maxRemembered { connections = connections.filter { $0.value > now } }
         connections[connection] = now + Self.turnAwayNanoseconds
-    }
-
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 }

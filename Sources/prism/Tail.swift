@@ -47,12 +47,15 @@ extension Prism {
             while !stop.isSet {
                 // The feed retries a failed catch-up forever (it outlives write node restarts); a refusal
                 // will not change by retrying, and a silence under CURVE may be a refused key.
-                if let failure = feed.lastError {
-                    if failure.hasPrefix("catch-up: \(ErrorCode.forbidden.rawValue):") { throw CLIError(failure) }
-                    if let hint = server.silenceHint, !hinted, failure.hasPrefix("catch-up: no reply") {
+                switch feed.lastFailure {
+                case .refused(let error) where error.code == .forbidden:
+                    throw CLIError("catch-up: \(error)")
+                case .silent where !hinted:
+                    if let hint = server.silenceHint, let failure = feed.lastError {
                         FileHandle.standardError.write(Data("prism tail: \(failure); \(hint)\n".utf8))
                         hinted = true
                     }
+                default: break
                 }
                 for event in try feed.poll(timeout: 200).events {
                     printEvent(event, json: output.json)
