@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import ProjectionRuntime
 import Security
@@ -18,6 +19,18 @@ public struct ProjectorOptions: ParsableArguments {
 
     @Option(help: "The write node's catch-up endpoint.")
     public var catchUpEndpoint = DefaultEndpoints.catchUp
+
+    @Option(help: ArgumentHelp("Where the read model lives: embedded (the default: SQLite or memory in --data-dir), postgres or redis, as the projector supports (--help names them).", valueName: "store"))
+    public var store: StoreKind = .embedded
+
+    @Option(help: ArgumentHelp("With --store postgres: the database, postgres://user:password@host:port/database. Default: $PRISM_POSTGRES_URL.", valueName: "url"))
+    public var postgresURL: String?
+
+    @Option(help: ArgumentHelp("With --store redis: the server, redis://[:password@]host:port[/db]. Default: $PRISM_REDIS_URL.", valueName: "url"))
+    public var redisURL: String?
+
+    @Option(help: ArgumentHelp("Names the model in a database server: schema <prefix>_<name>_g<generation>, Redis keys <prefix>:<name>:g<generation>:…", valueName: "prefix"))
+    public var storePrefix = StoreSettings.defaultPrefix
 
     @Flag(help: "Build a fresh copy of the read model from position 0 beside the live one; switch to it once it has caught up.")
     public var rebuild = false
@@ -48,7 +61,28 @@ public struct ProjectorOptions: ParsableArguments {
         guard (1...100_000).contains(maxBatch) else { throw ValidationError("--max-batch must be between 1 and 100000, got \(maxBatch)") }
         guard queuePerConnection >= 1 else { throw ValidationError("--queue-per-connection must be at least 1, got \(queuePerConnection)") }
         guard maxQueriesPerPass >= 1 else { throw ValidationError("--max-queries-per-pass must be at least 1, got \(maxQueriesPerPass)") }
+        guard StoreSettings.isValidPrefix(storePrefix) else {
+            throw ValidationError("--store-prefix must be a lowercase letter then lowercase letters, digits or _ (at most 32), got '\(storePrefix.prefix(64))'")
+        }
         guard silenceTimeoutMs >= 100 else { throw ValidationError("--silence-timeout-ms must be at least 100, got \(silenceTimeoutMs)") }
+    }
+
+    /// The store settings the flags and environment name.
+    ///
+    /// - Throws: `ValidationError` when the store's server is not named.
+    public func storeSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreSettings {
+        let settings = StoreSettings(
+            kind: store, postgresURL: postgresURL ?? environment["PRISM_POSTGRES_URL"],
+            redisURL: redisURL ?? environment["PRISM_REDIS_URL"], prefix: storePrefix)
+        switch store {
+        case .embedded: break
+        case .postgres where settings.postgresURL == nil:
+            throw ValidationError("--store postgres needs --postgres-url (or PRISM_POSTGRES_URL), e.g. postgres://prism:prism@127.0.0.1:5432/prism")
+        case .redis where settings.redisURL == nil:
+            throw ValidationError("--store redis needs --redis-url (or PRISM_REDIS_URL), e.g. redis://127.0.0.1:6379")
+        case .postgres, .redis: break
+        }
+        return settings
     }
 
     /// Opens the definition's read model and runs a `Projector` on it until SIGINT/SIGTERM.
@@ -77,7 +111,8 @@ public struct ProjectorOptions: ParsableArguments {
         }
         let projector: Projector
         do {
-            projector = try Projector(configuration: configuration, makeProjection: definition.makeProjection, logger: logger)
+            let makeProjection = try definition.opener(for: storeSettings())
+            projector = try Projector(configuration: configuration, makeProjection: makeProjection, logger: logger)
         } catch {
             throw StartupFailure("\(error)")
         }
@@ -87,6 +122,8 @@ public struct ProjectorOptions: ParsableArguments {
         try projector.run()
     }
 }
+
+extension StoreKind: ExpressibleByArgument {}
 
 extension ProjectorDefinition {
     /// `<name>-projector` with the definition's summary, for `@main`.

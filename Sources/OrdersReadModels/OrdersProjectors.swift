@@ -6,16 +6,16 @@ import WireProtocol
 public enum OrdersProjectors {
     public static let orders = ProjectorDefinition(
         name: "orders", summary: "Relational orders joined with the user's state (SQLite).",
-        queryPort: DefaultEndpoints.ordersQueryPort) { try OrdersProjection(directory: $0) }
+        queryPort: DefaultEndpoints.ordersQueryPort, stores: [.embedded: { try OrdersProjection(directory: $1) }])
     public static let search = ProjectorDefinition(
         name: "search", summary: "Full-text search over order descriptions (SQLite FTS5).",
-        queryPort: DefaultEndpoints.searchQueryPort) { try SearchProjection(directory: $0) }
+        queryPort: DefaultEndpoints.searchQueryPort, stores: [.embedded: { try SearchProjection(directory: $1) }])
     public static let status = ProjectorDefinition(
         name: "status", summary: "Order status and a user's orders (in memory, with a snapshot).",
-        queryPort: DefaultEndpoints.statusQueryPort) { try StatusProjection(directory: $0) }
+        queryPort: DefaultEndpoints.statusQueryPort, stores: [.embedded: { try StatusProjection(directory: $1) }])
     public static let history = ProjectorDefinition(
         name: "history", summary: "Orders per user per month (SQLite).",
-        queryPort: DefaultEndpoints.historyQueryPort) { try HistoryProjection(directory: $0) }
+        queryPort: DefaultEndpoints.historyQueryPort, stores: [.embedded: { try HistoryProjection(directory: $1) }])
 
     public static let all = [orders, search, status, history]
 }

@@ -57,6 +57,11 @@ public protocol Projection: AnyObject {
     /// Called once when the projector stops cleanly (after the last batch), e.g. to write a snapshot.
     func close() throws
 
+    /// Removes what the copy keeps outside its directory — a database schema, Redis keys — once it
+    /// is replaced by a rebuilt copy or abandoned (after `close`). Default: nothing (an embedded
+    /// model lives in its directory, which the runtime removes).
+    func discard() throws
+
     /// The query names this projection answers (for `UnknownQuery` messages and `health`).
     var queryNames: [String] { get }
 
@@ -69,6 +74,8 @@ extension Projection {
     public func close() throws {}
 
     public var statistics: JSONValue? { nil }
+
+    public func discard() throws {}
 
     public func reachedHead() throws {}
 

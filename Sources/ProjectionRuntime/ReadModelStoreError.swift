@@ -7,8 +7,14 @@ import GRDB
 /// SQLite's are recognised by their result code.
 public struct ReadModelStoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// The store's server cannot be reached or refused the connection (not running, wrong
+    /// credentials, a schema it does not own): `health` says `disconnected` until it is back.
+    public var disconnected: Bool
 
-    public init(_ message: String) { self.message = message }
+    public init(_ message: String, disconnected: Bool = false) {
+        self.message = message
+        self.disconnected = disconnected
+    }
 
     public var description: String { message }
 

@@ -15,7 +15,7 @@ struct StatusProjectorCommand: ParsableCommand {
 
     func run() throws {
         var definition = OrdersProjectors.status
-        definition.makeProjection = { [snapshotEvery] in try StatusProjection(directory: $0, snapshotEvery: snapshotEvery) }
+        definition.stores[.embedded] = { [snapshotEvery] in try StatusProjection(directory: $1, snapshotEvery: snapshotEvery) }
         try options.run(definition)
     }
 }

@@ -19,8 +19,8 @@ struct FaultyProjectorCommand: ParsableCommand {
     func run() throws {
         let failOnType = failOnType == "none" ? nil : failOnType
         let storeFailures = storeFailures
-        try options.run(ProjectorDefinition(name: "faulty", summary: Self.configuration.abstract, queryPort: 5599) { directory in
+        try options.run(ProjectorDefinition(name: "faulty", summary: Self.configuration.abstract, queryPort: 5599, stores: [.embedded: { _, directory in
             try FaultyProjection(directory: directory, failOnType: failOnType, storeFailures: storeFailures)
-        })
+        }]))
     }
 }
