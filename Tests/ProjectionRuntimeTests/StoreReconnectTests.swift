@@ -66,18 +66,8 @@ import WireProtocol
 
     private func withProjector(_ server: SimulatedServer,
                                _ body: (WriteNodeProcess, WriteNodeClient, QueryClient) throws -> Void) throws {
-        try withTemporaryDirectory { path in
-            let directory = URL(fileURLWithPath: path)
-            let writeNode = WriteNodeProcess(workDirectory: directory)
-            try writeNode.start()
-            defer { _ = writeNode.stop() }
-            var configuration = ProjectorConfiguration(
-                name: "counts", queryEndpoint: "tcp://127.0.0.1:*", dataDirectory: directory.appendingPathComponent("counts").path)
-            configuration.publishEndpoint = writeNode.publishEndpoint
-            configuration.catchUpEndpoint = writeNode.catchUpEndpoint
-            configuration.maxStoreRetryDelayMs = 100
-            let projector = try RunningProjector(configuration: configuration, makeProjection: { _ in SimulatedStoreProjection(server) })
-            defer { projector.stop() }
+        try withProjectorFedByAWriteNode(name: "counts", adjust: { $0.maxStoreRetryDelayMs = 100 },
+                                         makeProjection: { _ in SimulatedStoreProjection(server) }) { writeNode, projector in
             try body(writeNode, try WriteNodeClient(endpoint: writeNode.commandEndpoint), try QueryClient(endpoint: projector.queryEndpoint))
         }
     }
