@@ -146,7 +146,7 @@ public final class RedisReadModel {
     // MARK: - The whole namespace
 
     /// A digest of every key of the namespace but the meta key and the checkpoint, in key order:
-    /// each key's name and type, then its content (a string's value; a hash's or a set's members
+    /// each key's name after the prefix and its type, then its content (a string's value; a hash's or a set's members
     /// sorted; a list's or a sorted set's in their order).
     public func digest() throws -> String {
         var digest = Digest()
@@ -158,7 +158,7 @@ public final class RedisReadModel {
             let types = try read(page.map { key in var command = RedisCommand("TYPE"); command.append(key); return command })
             let contents = try read(zip(page, types).map { key, type in Self.contentCommand(key, type: type.text ?? "") })
             for ((key, type), content) in zip(zip(page, types), contents) {
-                digest.add(String(decoding: key, as: UTF8.self))
+                digest.add(String(decoding: key.dropFirst(keyPrefix.utf8.count), as: UTF8.self))  // the same in every generation
                 digest.add(type.text ?? "")
                 for item in Self.canonical(content, type: type.text ?? "") { digest.add(item) }
                 digest.add("\n")
