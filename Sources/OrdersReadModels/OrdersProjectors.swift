@@ -5,8 +5,12 @@ import WireProtocol
 /// read models come from.
 public enum OrdersProjectors {
     public static let orders = ProjectorDefinition(
-        name: "orders", summary: "Relational orders joined with the user's state (SQLite).",
-        queryPort: DefaultEndpoints.ordersQueryPort, stores: [.embedded: { try OrdersProjection(directory: $1) }])
+        name: "orders", summary: "Relational orders joined with the user's state (SQLite or PostgreSQL).",
+        queryPort: DefaultEndpoints.ordersQueryPort,
+        stores: [
+            .embedded: { try OrdersProjection(directory: $1) },
+            .postgres: { try PostgresOrdersProjection(settings: $0, directory: $1) },
+        ])
     public static let search = ProjectorDefinition(
         name: "search", summary: "Full-text search over order descriptions (SQLite FTS5, or PostgreSQL full text).",
         queryPort: DefaultEndpoints.searchQueryPort,
