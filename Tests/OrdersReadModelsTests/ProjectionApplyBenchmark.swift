@@ -13,7 +13,10 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,history`), e.g. to profile one model.
+/// a comma-separated subset (`orders,search,status,history,search-postgres,history-postgres`),
+/// e.g. to profile one model. The `-postgres` models run against a throwaway PostgreSQL server
+/// (`scripts/store-server`) started for them, the client's and the server's work both in the
+/// wall-clock figure (the CPU figure is the client's alone).
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -52,5 +55,9 @@ struct ProjectionApplyBenchmark {
         try Self.measure("search", SearchProjection.init(directory:))
         try Self.measure("status") { try StatusProjection(directory: $0) }
         try Self.measure("history", HistoryProjection.init(directory:))
+        guard Self.selected("search-postgres") || Self.selected("history-postgres") else { return }
+        let store = try PostgresTestStore()
+        try Self.measure("search-postgres") { try PostgresSearchProjection(settings: store.settings(), directory: $0 + "/generation-1") }
+        try Self.measure("history-postgres") { try PostgresHistoryProjection(settings: store.settings(), directory: $0 + "/generation-1") }
     }
 }
