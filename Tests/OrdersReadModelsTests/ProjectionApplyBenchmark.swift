@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import OrdersReadModels
 import ProjectionRuntime
+import TestSupport
 import Testing
 
 /// Apply alone — no sockets, no feed — for each of the four read models, over a log shaped like
@@ -13,7 +14,8 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,history`), e.g. to profile one model.
+/// a comma-separated subset (`orders,search,status,status-redis,history`), e.g. to profile one
+/// model; `status-redis` runs the status model in a redis-server started for it.
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -51,6 +53,14 @@ struct ProjectionApplyBenchmark {
         try Self.measure("orders", OrdersProjection.init(directory:))
         try Self.measure("search", SearchProjection.init(directory:))
         try Self.measure("status") { try StatusProjection(directory: $0) }
+        if Self.selected("status-redis") {
+            // The same model in a redis-server of its own (AOF, appendfsync everysec) on loopback:
+            // the wall figure is the one to compare, since the server does most of the work.
+            try withTemporaryDirectory("prism-redis") { directory in
+                let server = try RedisServer(directory: directory)
+                try Self.measure("status-redis") { try RedisStatusProjection(settings: StoreSettings(kind: .redis, redisURL: server.url), directory: $0 + "/generation-1") }
+            }
+        }
         try Self.measure("history", HistoryProjection.init(directory:))
     }
 }
