@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import OrdersReadModels
 import ProjectionRuntime
+import TestSupport
 import Testing
 
 /// Apply alone — no sockets, no feed — for each of the four read models, over a log shaped like
@@ -13,10 +14,10 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,history,search-postgres,history-postgres`),
-/// e.g. to profile one model. The `-postgres` models run against a throwaway PostgreSQL server
-/// (`scripts/store-server`) started for them, the client's and the server's work both in the
-/// wall-clock figure (the CPU figure is the client's alone).
+/// a comma-separated subset (`orders,search,status,history,orders-postgres,search-postgres,
+/// history-postgres,status-redis`), e.g. to profile one model. The `-postgres` and `-redis` models
+/// run against a throwaway server (`scripts/store-server`) started for them, the client's and the
+/// server's work both in the wall-clock figure (the CPU figure is the client's alone).
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -54,9 +55,18 @@ struct ProjectionApplyBenchmark {
         try Self.measure("orders", OrdersProjection.init(directory:))
         try Self.measure("search", SearchProjection.init(directory:))
         try Self.measure("status") { try StatusProjection(directory: $0) }
+        if Self.selected("status-redis") {
+            // The same model in a redis-server of its own (AOF, appendfsync everysec) on loopback:
+            // the wall figure is the one to compare, since the server does most of the work.
+            try withTemporaryDirectory("prism-redis") { directory in
+                let server = try RedisServer(directory: directory)
+                try Self.measure("status-redis") { try RedisStatusProjection(settings: StoreSettings(kind: .redis, redisURL: server.url), directory: $0 + "/generation-1") }
+            }
+        }
         try Self.measure("history", HistoryProjection.init(directory:))
-        guard Self.selected("search-postgres") || Self.selected("history-postgres") else { return }
+        guard ["orders-postgres", "search-postgres", "history-postgres"].contains(where: Self.selected) else { return }
         let store = try PostgresTestStore()
+        try Self.measure("orders-postgres") { try PostgresOrdersProjection(settings: store.settings(), directory: $0 + "/generation-1") }
         try Self.measure("search-postgres") { try PostgresSearchProjection(settings: store.settings(), directory: $0 + "/generation-1") }
         try Self.measure("history-postgres") { try PostgresHistoryProjection(settings: store.settings(), directory: $0 + "/generation-1") }
     }

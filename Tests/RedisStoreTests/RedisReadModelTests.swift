@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func noServerIsADisconnectionNamingIt() throws {
-        let port = Int(freeTCPEndpoint().split(separator: ":").last!)!
+        let port = freeTCPPort()
         let model = try RedisReadModel(url: "redis://127.0.0.1:\(port)", namespace: StoreNamespace(prefix: "prism", projector: "status", generation: 1), schemaVersion: 1)
         let error = storeError { _ = try model.checkpoint() }
         #expect(error?.disconnected == true)

@@ -16,7 +16,7 @@ public final class ManagedProcess: @unchecked Sendable {
         try self.init(executable: Self.executable(name), name: name, arguments, logDirectory: logDirectory)
     }
 
-    /// Starts any executable, e.g. one of `scripts/`, with `arguments`.
+    /// Starts any executable (a script of the repository), logging under `name`.
     public init(executable: URL, name: String, _ arguments: [String], logDirectory: URL) throws {
         self.name = name
         self.arguments = arguments

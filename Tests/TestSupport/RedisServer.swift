@@ -19,7 +19,7 @@ public final class RedisServer: @unchecked Sendable {
     ///   - password: `requirepass`, or nil for none.
     public init(directory: String, password: String? = nil) throws {
         self.directory = directory
-        port = Int(freeTCPEndpoint().split(separator: ":").last!)!
+        port = freeTCPPort()
         self.password = password
         try start()
     }
