@@ -160,9 +160,9 @@ def test_seed_scenario_on_postgres_and_redis_answers_like_embedded(start_system)
 
 
 def test_kill_9_of_each_real_store_projector_under_load_equals_a_rebuild(tmp_path):
-    """The lag experiment on real stores: each projector SIGKILLed under load (mid-batch at this
-    rate) and restarted on the same server; afterwards every model has the head and the digest of
-    a copy built from position 0 in the same server under other names."""
+    """The lag experiment on real stores: each projector SIGKILLed under load (wherever it is in
+    its batch: events arrive all the time) and restarted on the same server; afterwards every model
+    has the head and the digest of a copy built from position 0 in the same server under other names."""
     spacing = LOAD_SECONDS / (len(PROJECTORS) + 1)
     faults = [f"--fault=kill:{name}@{spacing * (i + 1):.2f}+0.3" for i, name in enumerate(PROJECTORS)]
     proc = subprocess.run(
