@@ -11,8 +11,9 @@ public enum OrdersProjectors {
         name: "search", summary: "Full-text search over order descriptions (SQLite FTS5).",
         queryPort: DefaultEndpoints.searchQueryPort, stores: [.embedded: { try SearchProjection(directory: $1) }])
     public static let status = ProjectorDefinition(
-        name: "status", summary: "Order status and a user's orders (in memory, with a snapshot).",
-        queryPort: DefaultEndpoints.statusQueryPort, stores: [.embedded: { try StatusProjection(directory: $1) }])
+        name: "status", summary: "Order status and a user's orders (in memory with a snapshot, or in Redis).",
+        queryPort: DefaultEndpoints.statusQueryPort,
+        stores: [.embedded: { try StatusProjection(directory: $1) }, .redis: { try RedisStatusProjection(settings: $0, directory: $1) }])
     public static let history = ProjectorDefinition(
         name: "history", summary: "Orders per user per month (SQLite).",
         queryPort: DefaultEndpoints.historyQueryPort, stores: [.embedded: { try HistoryProjection(directory: $1) }])

@@ -5,6 +5,12 @@ import Glibc
 /// The port is found by binding port 0 and closing; another process could take it before the
 /// child binds, which on a test machine is rare enough, and the child then fails loudly.
 public func freeTCPEndpoint() -> String {
+    "tcp://127.0.0.1:\(freeTCPPort())"
+}
+
+/// A loopback TCP port nobody is listening on right now (see `freeTCPEndpoint`), for a server
+/// that takes a port number.
+public func freeTCPPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     precondition(fd >= 0, "socket() failed")
     defer { close(fd) }
@@ -19,5 +25,5 @@ public func freeTCPEndpoint() -> String {
         }
     }
     precondition(bound, "bind/getsockname failed")
-    return "tcp://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -12,7 +12,12 @@ public final class ManagedProcess: @unchecked Sendable {
     private let errorURL: URL
 
     /// Starts `.build/debug/<name>` (or the directory in `PRISM_BIN_DIR`) with `arguments`.
-    public init(_ name: String, _ arguments: [String], logDirectory: URL) throws {
+    public convenience init(_ name: String, _ arguments: [String], logDirectory: URL) throws {
+        try self.init(executable: Self.executable(name), name: name, arguments, logDirectory: logDirectory)
+    }
+
+    /// Starts any executable, e.g. one of `scripts/`, with `arguments`.
+    public init(executable: URL, name: String, _ arguments: [String], logDirectory: URL) throws {
         self.name = name
         self.arguments = arguments
         let tag = "\(name)-\(UUID().uuidString.prefix(8))"
@@ -20,7 +25,7 @@ public final class ManagedProcess: @unchecked Sendable {
         errorURL = logDirectory.appendingPathComponent("\(tag).err")
         FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         FileManager.default.createFile(atPath: errorURL.path, contents: nil)
-        process.executableURL = Self.executable(name)
+        process.executableURL = executable
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: outputURL)
         process.standardError = try FileHandle(forWritingTo: errorURL)
