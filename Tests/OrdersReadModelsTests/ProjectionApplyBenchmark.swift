@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import OrdersReadModels
 import ProjectionRuntime
+import TestSupport
 import Testing
 
 /// Apply alone — no sockets, no feed — for each of the four read models, over a log shaped like
@@ -13,7 +14,9 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,history`), e.g. to profile one model.
+/// a comma-separated subset (`orders,search,status,history,orders-postgres`), e.g. to profile one
+/// model. `orders-postgres` runs on a throwaway server (`scripts/store-server`) on the same
+/// machine: its CPU figure is the projector's thread only, its wall time includes the server's work.
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -52,5 +55,10 @@ struct ProjectionApplyBenchmark {
         try Self.measure("search", SearchProjection.init(directory:))
         try Self.measure("status") { try StatusProjection(directory: $0) }
         try Self.measure("history", HistoryProjection.init(directory:))
+        if Self.selected("orders-postgres") {
+            let server = try PostgresServer()
+            let settings = StoreSettings(kind: .postgres, postgresURL: server.url())
+            try Self.measure("orders-postgres") { try PostgresOrdersProjection(settings: settings, directory: $0 + "/generation-1") }
+        }
     }
 }
