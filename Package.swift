@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
         .library(name: "ProjectionRuntime", targets: ["ProjectionRuntime"]),
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
+        .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
@@ -109,10 +110,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // hiredis (RESP2, synchronous): the Redis read models' client.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // A read model's keys in a Redis server: the URL, a small client over hiredis, the namespace,
+        // the checkpoint inside each batch's MULTI/EXEC.
+        .target(
+            name: "RedisStore",
+            dependencies: ["CHiredis", "ProjectionRuntime", "WireProtocol", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "OrdersReadModels",
             dependencies: [
-                "ProjectionRuntime", "PostgresStore", "WireProtocol", "EventStore",
+                "ProjectionRuntime", "PostgresStore", "RedisStore", "WireProtocol", "EventStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -233,7 +243,8 @@ let package = Package(
             dependencies: ["ProjectionRuntime", "Latency", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "ProjectionRuntime", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "RedisStore", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: ["PostgresStore", "ProjectionRuntime", "TestSupport"],

@@ -28,12 +28,7 @@ import WireProtocol
 /// Queries: `orderStatus` and `userOrders` (see `query(_:params:)`).
 public final class StatusProjection: Projection {
     public let category: String? = "order"
-    public let queryNames = ["orderStatus", "userOrders"]
-
-    /// Default `limit` of `userOrders`.
-    public static let defaultUserOrdersLimit: Int64 = 100
-    /// Largest `limit` of `userOrders`.
-    public static let maxUserOrdersLimit: Int64 = 1000
+    public let queryNames = StatusQuery.names
 
     /// The directory holding the snapshot.
     public let directory: String
@@ -120,16 +115,13 @@ public final class StatusProjection: Projection {
     }
 
     private func applyEvent(_ event: RecordedEvent) {
-        // Type first, so that events this model ignores cost no JSON parse.
-        guard let status = StatusOrderState(eventType: event.type),
-            let data = OrdersEventFields(event), let orderId = data.string(.orderId), let userId = data.string(.userId)
-        else { return }
+        guard let change = StatusChange(event) else { return }
         // One hash of the id for a known order: update in place through its index.
-        if let index = orders.index(forKey: orderId) {
-            orders.values[index].status = status
+        if let index = orders.index(forKey: change.orderId) {
+            orders.values[index].status = change.status
         } else {
-            orders[orderId] = StatusOrderEntry(status: status, userId: userId)
-            userOrders[userId, default: []].append(orderId)
+            orders[change.orderId] = StatusOrderEntry(status: change.status, userId: change.userId)
+            userOrders[change.userId, default: []].append(change.orderId)
         }
     }
 
@@ -166,30 +158,16 @@ public final class StatusProjection: Projection {
         try StatusSnapshot.remove(path: snapshotPath, directory: directory)
     }
 
-    /// Answers `orderStatus` or `userOrders`.
+    /// Answers `orderStatus` or `userOrders` (see `StatusQuery`).
     ///
-    /// - `orderStatus {orderId}` → `{"orderId", "status", "userId"}`, or `null` for an unknown order.
-    /// - `userOrders {userId, limit?}` → `{"userId", "orders": [{"orderId", "status"}, …]}`: the
-    ///   user's first `limit` (1…1000, default 100) orders in creation order; `[]` for an unknown user.
     /// - Throws: `WireError` `.unknownQuery`, or `.invalidArgument` naming the parameter.
     public func query(_ name: String, params: JSONValue) throws -> JSONValue {
-        switch name {
-        case "orderStatus":
-            let reader = try FieldReader(params, path: "params")
-            let orderId = try reader.id("orderId")
-            guard let entry = orders[orderId] else { return .null }
-            return ["orderId": .string(orderId), "status": .string(entry.status.name), "userId": .string(entry.userId)]
-        case "userOrders":
-            let reader = try FieldReader(params, path: "params")
-            let userId = try reader.id("userId")
-            let limit = try reader.int("limit", in: 1...Self.maxUserOrdersLimit, default: Self.defaultUserOrdersLimit)
+        switch try StatusQuery(name, params: params) {
+        case .orderStatus(let orderId):
+            return StatusQuery.orderStatusAnswer(orderId: orderId, orders[orderId])
+        case .userOrders(let userId, let limit):
             let orderIds = userOrders[userId] ?? []
-            let listed = orderIds.prefix(Int(limit)).map { orderId -> JSONValue in
-                ["orderId": .string(orderId), "status": .string(orders[orderId]!.status.name)]
-            }
-            return ["userId": .string(userId), "orders": .array(listed)]
-        default:
-            throw WireError(.unknownQuery, "unknown query '\(name)' (status answers: \(queryNames.joined(separator: ", ")))")
+            return StatusQuery.userOrdersAnswer(userId: userId, orderIds.prefix(limit).map { ($0, orders[$0]!.status) })
         }
     }
 

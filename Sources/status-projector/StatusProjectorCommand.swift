@@ -10,7 +10,7 @@ struct StatusProjectorCommand: ParsableCommand {
     @OptionGroup var options: ProjectorOptions
 
     // Small values let a test reach a snapshot with a few hundred events.
-    @Option(help: "Events applied between snapshots of the in-memory model.")
+    @Option(help: "Events applied between snapshots of the in-memory model (--store embedded only).")
     var snapshotEvery = 50_000
 
     func run() throws {

@@ -14,9 +14,10 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,history,orders-postgres`), e.g. to profile one
-/// model. `orders-postgres` runs on a throwaway server (`scripts/store-server`) on the same
-/// machine: its CPU figure is the projector's thread only, its wall time includes the server's work.
+/// a comma-separated subset (`orders,search,status,history,orders-postgres,search-postgres,
+/// history-postgres,status-redis`), e.g. to profile one model. The `-postgres` and `-redis` models
+/// run against a throwaway server (`scripts/store-server`) started for them, the client's and the
+/// server's work both in the wall-clock figure (the CPU figure is the client's alone).
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -54,11 +55,19 @@ struct ProjectionApplyBenchmark {
         try Self.measure("orders", OrdersProjection.init(directory:))
         try Self.measure("search", SearchProjection.init(directory:))
         try Self.measure("status") { try StatusProjection(directory: $0) }
-        try Self.measure("history", HistoryProjection.init(directory:))
-        if Self.selected("orders-postgres") {
-            let server = try PostgresServer()
-            let settings = StoreSettings(kind: .postgres, postgresURL: server.url())
-            try Self.measure("orders-postgres") { try PostgresOrdersProjection(settings: settings, directory: $0 + "/generation-1") }
+        if Self.selected("status-redis") {
+            // The same model in a redis-server of its own (AOF, appendfsync everysec) on loopback:
+            // the wall figure is the one to compare, since the server does most of the work.
+            try withTemporaryDirectory("prism-redis") { directory in
+                let server = try RedisServer(directory: directory)
+                try Self.measure("status-redis") { try RedisStatusProjection(settings: StoreSettings(kind: .redis, redisURL: server.url), directory: $0 + "/generation-1") }
+            }
         }
+        try Self.measure("history", HistoryProjection.init(directory:))
+        guard ["orders-postgres", "search-postgres", "history-postgres"].contains(where: Self.selected) else { return }
+        let store = try PostgresTestStore()
+        try Self.measure("orders-postgres") { try PostgresOrdersProjection(settings: store.settings(), directory: $0 + "/generation-1") }
+        try Self.measure("search-postgres") { try PostgresSearchProjection(settings: store.settings(), directory: $0 + "/generation-1") }
+        try Self.measure("history-postgres") { try PostgresHistoryProjection(settings: store.settings(), directory: $0 + "/generation-1") }
     }
 }

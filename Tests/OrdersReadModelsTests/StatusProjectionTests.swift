@@ -17,23 +17,7 @@ import WireProtocol
         return try projection.query("userOrders", params: .object(params))
     }
 
-    /// A log touching every event type, two users, and events the model must ignore.
-    private func sampleLog() -> HistoryStatusTestLog {
-        var log = HistoryStatusTestLog()
-        log.append(.userRegistered(userId: "u1", name: "Ann", state: "Oregon"))
-        log.create("o1", user: "u1", cents: 100)
-        log.create("o2", user: "u2", cents: 200)
-        log.create("o3", user: "u1", cents: 300)
-        log.pay("o1", user: "u1")
-        log.appendRaw(stream: "order-o1", type: "OrderNoteAdded", data: Array(#"{"orderId":"o1","note":"hi"}"#.utf8))
-        log.ship("o1", user: "u1")
-        log.cancel("o3", user: "u1")
-        log.create("o4", user: "u2", cents: 400)
-        log.pay("o2", user: "u2")
-        log.appendRaw(stream: "order-o9", type: "OrderCreated", data: Array("not json".utf8))
-        log.create("o5", user: "u1", cents: 500)
-        return log
-    }
+    private func sampleLog() -> HistoryStatusTestLog { .statusSample() }
 
     @Test func orderLifecycle() throws {
         try withTemporaryDirectory { directory in
@@ -277,19 +261,7 @@ import WireProtocol
         }
     }
 
-    @Test(arguments: [
-        ("orderStatus", JSONValue.array([]), "params must be an object, got an array"),
-        ("orderStatus", [:], "params.orderId is missing"),
-        ("orderStatus", ["orderId": 7], "params.orderId must be a string, got an integer"),
-        ("orderStatus", ["orderId": ""], "params.orderId is empty"),
-        ("userOrders", [:], "params.userId is missing"),
-        ("userOrders", ["userId": "u 1"], "params.userId contains ' ' (U+0020), which is not allowed in an id (allowed: A-Z a-z 0-9 . _ : -)"),
-        ("userOrders", ["userId": "u1", "limit": 0], "params.limit must be greater than 0, got 0"),
-        ("userOrders", ["userId": "u1", "limit": 1001], "params.limit must be at most 1000, got 1001"),
-        ("userOrders", ["userId": "u1", "limit": "5"], "params.limit must be an integer, got a string"),
-        ("userOrders", ["userId": "u1", "limit": nil], "params.limit must be an integer, got null"),
-        ("userOrders", ["userId": "u1", "limit": 2.5], "params.limit must be an integer, got a number (2.5)"),
-    ] as [(String, JSONValue, String)])
+    @Test(arguments: statusInvalidParams)
     func invalidParams(query: String, params: JSONValue, message: String) throws {
         try withTemporaryDirectory { directory in
             let projection = try StatusProjection(directory: directory)
