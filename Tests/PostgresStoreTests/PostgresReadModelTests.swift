@@ -81,7 +81,9 @@ import WireProtocol
             Self.isStoreError(error, disconnected: true, saying: "schema prism_count_g1 in database prism belongs to something else (it has no prism_meta table)")
         }
         // prefix prism_x + projector count and prefix prism + projector x_count name the same schema.
-        try Self.model(server.url(), prefix: "prism", projector: "x_count").apply(Self.events(1...1), through: 1)
+        let other = try Self.model(server.url(), prefix: "prism", projector: "x_count")
+        try other.apply(Self.events(1...1), through: 1)
+        other.close()  // its lock would be refused first
         #expect {
             try Self.model(server.url(), prefix: "prism_x", projector: "count").checkpoint()
         } throws: { error in
