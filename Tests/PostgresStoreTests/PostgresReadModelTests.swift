@@ -176,6 +176,21 @@ import WireProtocol
         #expect(try Self.seen(model) == [1, 2])
     }
 
+    @Test func aSchemaDroppedUnderTheModelIsCreatedAgainFromCheckpointZero() throws {
+        let server = try PostgresServer()
+        let model = try Self.model(server.url())
+        try model.apply(Self.events(1...2), through: 2)
+        _ = try Self.inspect(server.url(), "DROP SCHEMA prism_count_g1 CASCADE")
+        #expect {
+            try model.apply(Self.events(3...3), through: 3)
+        } throws: { error in
+            Self.isStoreError(error, disconnected: true, saying: "was the schema dropped?")
+        }
+        #expect(try model.checkpoint() == 0, "the runtime catches the new copy up from the start")
+        try model.apply(Self.events(1...3), through: 3)
+        #expect(try Self.seen(model) == [1, 2, 3])
+    }
+
     @Test func discardDropsTheSchemaAndANewLayoutEmptiesIt() throws {
         let server = try PostgresServer()
         let schemas = { () throws -> [String] in
