@@ -33,8 +33,8 @@ import WireProtocol
 /// for no gain in correctness. A killed server process (not the machine) loses nothing: Redis
 /// writes the AOF before it replies.
 ///
-/// The model is written for a single Redis server (not a cluster): its scripts address keys of the
-/// namespace they compute, rather than only the keys they are passed.
+/// The model is written for a single Redis server, not a cluster: a batch's `MULTI`/`EXEC` spans
+/// keys of many hash slots.
 public final class RedisReadModel {
     public let connection: RedisConnection
     public let namespace: StoreNamespace
@@ -91,7 +91,9 @@ public final class RedisReadModel {
     public func key(_ name: String) -> String { keyPrefix + name }
 
     var metaKey: String { key("meta") }
-    var checkpointKey: String { key("checkpoint") }
+    /// Holds the checkpoint; `WATCH` it before reading what a batch needs, so that another
+    /// writer's batch in between makes `apply`'s `EXEC` fail rather than overwrite it.
+    public var checkpointKey: String { key("checkpoint") }
 
     // MARK: - Batches
 
@@ -118,7 +120,9 @@ public final class RedisReadModel {
             _ = try connection.checked(reply, from: command.name)
         }
         guard case .array(let results) = replies.last else {
-            throw ReadModelStoreError("Redis at \(connection.url.endpoint) did not run the transaction (EXEC replied \(replies.last ?? .null))")
+            throw ReadModelStoreError(
+                "Redis at \(connection.url.endpoint) did not run the transaction: another client wrote \(checkpointKey) "
+                    + "since it was watched (EXEC replied \(replies.last ?? .null))")
         }
         for (command, result) in zip(transaction.dropFirst(), results) where result.errorMessage != nil {
             _ = try connection.checked(result, from: command.name)

@@ -58,6 +58,21 @@ import Testing
         }
     }
 
+    @Test func aBatchAfterAnotherWriterChangedTheWatchedCheckpointIsRefused() throws {
+        try withTemporaryDirectory { directory in
+            let server = try RedisServer(directory: directory)
+            let model = try model(server)
+            try model.apply([], through: 1)
+            _ = try model.read([RedisCommand("WATCH", model.checkpointKey), RedisCommand("GET", model.checkpointKey)])
+            try client(server).run(RedisCommand("SET", model.checkpointKey, "9"))
+            let error = storeError { try model.apply([push("a", to: model)], through: 2) }
+            #expect(error?.disconnected == false)
+            #expect(error?.message.contains("another client wrote prism:status:g1:checkpoint since it was watched") == true, "\(String(describing: error))")
+            #expect(try model.checkpoint() == 9)
+            #expect(try model.read([RedisCommand("EXISTS", model.key("list"))])[0] == .integer(0))
+        }
+    }
+
     @Test func noServerIsADisconnectionNamingIt() throws {
         let port = freeTCPPort()
         let model = try RedisReadModel(url: "redis://127.0.0.1:\(port)", namespace: StoreNamespace(prefix: "prism", projector: "status", generation: 1), schemaVersion: 1)
