@@ -28,10 +28,11 @@ import WireProtocol
 /// snapshot of minutes ago). Recommended: `appendfsync everysec`. The model is rebuildable, and
 /// Redis writes a `MULTI`/`EXEC` transaction to the AOF as one unit and loads it back whole or
 /// not at all (a torn tail is cut at the last complete transaction), so after a crash the model
-/// and its checkpoint come back together, at worst about a second older than what was
-/// acknowledged, and the runtime catches up from that checkpoint. `always` would fsync every batch
-/// for no gain in correctness. A killed server process (not the machine) loses nothing: Redis
-/// writes the AOF before it replies.
+/// and its checkpoint come back together, at worst a second or two older than what was
+/// acknowledged (Redis fsyncs once a second, and while a slow fsync runs it defers writing the
+/// AOF for up to 2 s yet still replies, so even a killed process can lose that tail), and the
+/// runtime catches up from that checkpoint. `always` would fsync every batch for no gain in
+/// correctness.
 ///
 /// The model is written for a single Redis server, not a cluster: a batch's `MULTI`/`EXEC` spans
 /// keys of many hash slots.
@@ -267,9 +268,9 @@ public final class RedisReadModel {
         } catch let error as RedisError {
             let message = error.message
             throw ReadModelStoreError(
-                "Redis at \(endpoint) refused CONFIG GET appendonly (\(message)): CONFIG is disabled or renamed on that server, so "
-                    + "the read model cannot check that it keeps an append-only file, which it requires; enable CONFIG "
-                    + "for this user, and run redis-server with --appendonly yes", disconnected: true)
+                "Redis at \(endpoint) refused CONFIG GET appendonly (\(message)): CONFIG is disabled, renamed or not allowed "
+                    + "for this user, so the read model cannot check that the server keeps an append-only file, which it "
+                    + "requires; allow CONFIG GET, and run redis-server with --appendonly yes", disconnected: true)
         }
         let setting = replies[0].array?.last?.text ?? ""
         appendfsync = replies[1].array?.last?.text
