@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "WriteNodeHost", targets: ["WriteNodeHost"]),
         .library(name: "OrdersDomain", targets: ["OrdersDomain"]),
         .library(name: "ProjectionRuntime", targets: ["ProjectionRuntime"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
         .executable(name: "write-node", targets: ["write-node"]),
@@ -35,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: - Libraries
@@ -95,6 +98,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Read models in a PostgreSQL server: the connection, the namespace schema and its checkpoint.
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "ProjectionRuntime", "WireProtocol", "EventStore", "JSON",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // hiredis (RESP2, synchronous): the Redis read models' client.
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         // A read model's keys in a Redis server: the URL, a small client over hiredis, the namespace,
@@ -106,7 +121,11 @@ let package = Package(
         ),
         .target(
             name: "OrdersReadModels",
-            dependencies: ["ProjectionRuntime", "WireProtocol", "EventStore", "RedisStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "ProjectionRuntime", "PostgresStore", "RedisStore", "WireProtocol", "EventStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -226,6 +245,11 @@ let package = Package(
         ),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "ProjectionRuntime", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "OrdersReadModelsTests", dependencies: ["OrdersReadModels", "OrdersDomain", "RedisStore", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PostgresStoreTests",
+            dependencies: ["PostgresStore", "ProjectionRuntime", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Security", "TestSupport"],

@@ -30,9 +30,6 @@ public final class HistoryProjection: SQLiteProjection {
     public let category: String? = "order"
     public let queryNames = ["monthly"]
 
-    /// Largest `to − from` of `monthly`, in months.
-    public static let maxMonthSpan = 120
-
     /// The SQLite file, checkpoint table and transactions.
     public let model: SQLiteReadModel
 
@@ -136,31 +133,15 @@ public final class HistoryProjection: SQLiteProjection {
         try addCancelled.run()
     }
 
-    /// Answers `monthly {userId, from, to}`.
+    /// Answers `monthly {userId, from, to}` (`MonthlyRequest`).
     ///
-    /// `from` and `to` are months `YYYY-MM`, inclusive, `from ≤ to`, at most `maxMonthSpan` (120)
-    /// months apart. The result is
+    /// The result is
     /// `{"userId", "months": [{"month", "count", "totalCents", "cancelledCount", "cancelledCents",
     /// "orders": [{"orderId", "amountCents", "createdAt", "cancelled"}, …]}, …]}` holding only the
     /// months with orders, ascending, each month's orders in creation order.
     /// - Throws: `WireError` `.unknownQuery`, or `.invalidArgument` naming the parameter.
     public func query(_ name: String, params: JSONValue) throws -> JSONValue {
-        guard name == "monthly" else {
-            throw WireError(.unknownQuery, "unknown query '\(name)' (history answers: \(queryNames.joined(separator: ", ")))")
-        }
-        let reader = try FieldReader(params, path: "params")
-        let userId = try reader.id("userId")
-        let from = try Self.month(reader, "from")
-        let to = try Self.month(reader, "to")
-        if to < from {
-            throw WireError(.invalidArgument, "params.to (\(to.text)) must not be before params.from (\(from.text))")
-        }
-        if to.index - from.index > Self.maxMonthSpan {
-            throw WireError(
-                .invalidArgument,
-                "params.to (\(to.text)) must be at most \(Self.maxMonthSpan) months after params.from (\(from.text)), it is \(to.index - from.index)"
-            )
-        }
+        let request = try MonthlyRequest(name, params: params, queryNames: queryNames)
         return try model.read { db in
             // One point lookup per month: the tables are keyed month first (see the type's notes),
             // and a range is at most 121 months.
@@ -175,33 +156,18 @@ public final class HistoryProjection: SQLiteProjection {
                     WHERE month = ? AND user_id = ? ORDER BY position
                     """)
             var months: [JSONValue] = []
-            for index in from.index...to.index {
+            for index in request.from.index...request.to.index {
                 let month = HistoryMonth(index: index).text
-                let arguments: StatementArguments = [month, userId]
+                let arguments: StatementArguments = [month, request.userId]
                 guard let bucket = try Row.fetchOne(findBucket, arguments: arguments) else { continue }
-                let orders = try Row.fetchAll(findOrders, arguments: arguments).map { row -> JSONValue in
-                    [
-                        "orderId": .string(row[0]), "amountCents": .int(row[1]), "createdAt": .int(row[2]),
-                        "cancelled": .bool(row[3] as Int64 != 0),
-                    ]
+                let orders = try Row.fetchAll(findOrders, arguments: arguments).map { row in
+                    MonthlyRequest.order(orderId: row[0], amountCents: row[1], createdAt: row[2], cancelled: row[3] as Int64 != 0)
                 }
-                months.append([
-                    "month": .string(month), "count": .int(bucket[0]), "totalCents": .int(bucket[1]),
-                    "cancelledCount": .int(bucket[2]), "cancelledCents": .int(bucket[3]), "orders": .array(orders),
-                ])
+                months.append(MonthlyRequest.month(
+                    month, count: bucket[0], totalCents: bucket[1], cancelledCount: bucket[2], cancelledCents: bucket[3], orders: orders))
             }
-            return ["userId": .string(userId), "months": .array(months)]
+            return request.result(months)
         }
-    }
-
-    private static func month(_ reader: FieldReader, _ key: String) throws -> HistoryMonth {
-        let text = try reader.string(key)
-        guard let month = HistoryMonth(text: text) else {
-            // Quote as JSON so that odd characters stay visible; cut very long values short.
-            let shown = text.count > 40 ? String(text.prefix(40)) + "…" : text
-            throw WireError(.invalidArgument, "\(reader.path).\(key) must be a month like 2026-01, got \(JSONValue.string(shown).jsonString)")
-        }
-        return month
     }
 
     /// FNV-1a over `buckets` ordered by user and month, then `bucket_orders` ordered by order id.

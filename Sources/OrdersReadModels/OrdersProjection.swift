@@ -30,7 +30,7 @@ public final class OrdersProjection: SQLiteProjection {
     static let schemaVersion = 2
 
     public let category: String? = nil
-    public let queryNames = ["order", "ordersByStatus", "ordersByUser", "countByStatus"]
+    public var queryNames: [String] { OrdersQueryRules.queryNames }
 
     public let model: SQLiteReadModel
 
@@ -81,12 +81,15 @@ public final class OrdersProjection: SQLiteProjection {
     /// A digest of everything a query reads: users, orders with their user's state and the counts
     /// `countByStatus` sums (a count of zero reads like a missing row, so only the others).
     public func digest() throws -> String {
-        try model.digest([
-            "SELECT user_id, name, state FROM users ORDER BY user_id",
-            "SELECT \(Self.orderColumns) FROM \(Self.ordersWithState) ORDER BY order_id",
-            "SELECT status, user_state, n FROM status_counts WHERE n != 0 ORDER BY status, user_state",
-        ])
+        try model.digest(Self.digestQueries)
     }
+
+    /// The digest's SELECTs; the PostgreSQL model runs the same ones, so equal models digest alike.
+    static let digestQueries = [
+        "SELECT user_id, name, state FROM users ORDER BY user_id",
+        "SELECT \(orderColumns) FROM \(ordersWithState) ORDER BY order_id",
+        "SELECT status, user_state, n FROM status_counts WHERE n != 0 ORDER BY status, user_state",
+    ]
 
     // MARK: - Applying events
 

@@ -14,7 +14,11 @@ import ZeroMQ
 /// until it is (or their `timeoutMs` passes: `Stale`) without blocking the others.
 ///
 /// A batch the read model's store fails (`ReadModelStoreError`) is retried with backoff (health
-/// `retrying`); an event the projection throws on stops the projector at that event (health
+/// `retrying`, or `disconnected` when its server cannot be reached); before the retry the store is
+/// asked for its checkpoint again, so a commit whose reply was lost is not applied twice and a
+/// server that came back older (a Redis that lost its last second) is caught up from its own
+/// checkpoint instead of being written past. A store unreachable at start is waited for the same
+/// way, answering `health` meanwhile. An event the projection throws on stops the projector at that event (health
 /// `failed`) until a fixed build restarts it or a loopback `skip` request parks the event in
 /// `skipped.jsonl`. Either way it keeps answering queries from its last good state.
 ///
@@ -61,6 +65,9 @@ public final class Projector: @unchecked Sendable {
     private var storeRetry: (error: ReadModelStoreError, retryAt: Int64)?
     private var storeBackoff: StoreRetryBackoff
     private var storeFailures = 0
+    /// Whether `applied` is the store's checkpoint: false from a start with the store unreachable
+    /// until it answers (no feed is opened before, so nothing is applied).
+    private var checkpointKnown = false
     /// The copy being built beside the live one, if a rebuild is under way.
     private var rebuild: ShadowBuild?
     private var lastRebuild: JSONValue?
@@ -79,7 +86,8 @@ public final class Projector: @unchecked Sendable {
     }
 
     /// Opens the live copy of the read model in the data directory (discarding the shadow of an
-    /// interrupted rebuild) and binds the query endpoint.
+    /// interrupted rebuild) and binds the query endpoint. A store whose server cannot be reached
+    /// yet is not an error: the projector serves `health` and keeps trying it with backoff.
     ///
     /// - Parameter makeProjection: opens (creating) the read model in a directory; called again on
     ///   a builder thread for each rebuild.
@@ -118,8 +126,12 @@ public final class Projector: @unchecked Sendable {
         }
         do {
             applied = try projection.checkpoint()
+            checkpointKnown = true
         } catch {
-            throw ProjectorError("cannot open the \(configuration.name) read model: \(error)")
+            guard let storeError = ReadModelStoreError.from(error) else {
+                throw ProjectorError("cannot open the \(configuration.name) read model: \(error)")
+            }
+            noteStoreFailure(storeError)
         }
     }
 
@@ -163,15 +175,24 @@ public final class Projector: @unchecked Sendable {
             querySocket.close(linger: configuration.shutdownLingerMs)
             logger.info("projector stopped", metadata: ["projector.checkpoint": "\(applied)"])
         }
+        var rebuildAsked = configuration.rebuild
         do {
-            feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied)
-            if configuration.rebuild {
-                // An empty model is built from position 0 as it is; there is nothing to build beside.
-                if applied > 0 { try startRebuild() } else { logger.info("read model empty: built from position 0 as it serves") }
-            }
             while true {
-                // A rebuild's switch replaces the feed with the new copy's.
-                guard let feed else { return nil }
+                if let retry = storeRetry, retry.retryAt <= monotonicNanoseconds() { try reconcileCheckpoint() }
+                if checkpointKnown, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
+                guard let feed else {
+                    // The store has not answered yet: only queries (health, stats) are served.
+                    var poller = Poller([querySocket])
+                    _ = try poller.poll(timeout: pollTimeout())
+                    try answerWaiting()
+                    try serveQueries()
+                    continue
+                }
+                if rebuildAsked {
+                    rebuildAsked = false
+                    // An empty model is built from position 0 as it is; there is nothing to build beside.
+                    if applied > 0 { try startRebuild() } else { logger.info("read model empty: built from position 0 as it serves") }
+                }
                 if backlogThrough <= applied {
                     let batch = try feed.poll(
                         timeout: pollTimeout(), limit: configuration.maxEventsPerTransaction, wakeOn: querySocket)
@@ -185,7 +206,7 @@ public final class Projector: @unchecked Sendable {
                     var poller = Poller([querySocket])
                     _ = try poller.poll(timeout: pollTimeout())
                 }
-                if backlogThrough > applied, stoppedAt == nil, (storeRetry?.retryAt ?? 0) <= monotonicNanoseconds() {
+                if backlogThrough > applied, stoppedAt == nil, storeRetry == nil {
                     applyLive()
                 }
                 if !reachedHead, backlogThrough <= applied, applied >= feed.head, !feed.isCatchingUp {
@@ -231,19 +252,10 @@ public final class Projector: @unchecked Sendable {
         switch outcome {
         case .applied:
             appliedThrough = backlogThrough
-            if let retry = storeRetry {
-                logger.notice("read model store recovered", metadata: ["error.previous": "\(retry.error)"])
-                storeRetry = nil
-                storeBackoff.reset()
-            }
+            storeBackoff.reset()
         case .storeFailed(let error, let through):
             appliedThrough = through
-            storeFailures += 1
-            let delayMs = storeBackoff.next()
-            storeRetry = (error, monotonicNanoseconds() + Int64(delayMs) * 1_000_000)
-            logger.warning("read model store failed; retrying", metadata: [
-                "error": "\(error)", "retry.delayMs": "\(delayMs)", "projector.checkpoint": "\(through)",
-            ])
+            noteStoreFailure(error)
         case .stopped(let failure, let through):
             appliedThrough = through
             storeRetry = nil
@@ -260,6 +272,47 @@ public final class Projector: @unchecked Sendable {
         if appliedThrough > applied { transactions += 1 }
         applied = max(applied, appliedThrough)
         backlog.removeFirst(appliedCount)
+    }
+
+    /// Waits out the store's failure: the next try after a backoff, asking the store for its checkpoint first.
+    private func noteStoreFailure(_ error: ReadModelStoreError) {
+        storeFailures += 1
+        let delayMs = storeBackoff.next()
+        storeRetry = (error, monotonicNanoseconds() + Int64(delayMs) * 1_000_000)
+        logger.warning(error.disconnected ? "read model store unreachable; retrying" : "read model store failed; retrying", metadata: [
+            "error": "\(error)", "retry.delayMs": "\(delayMs)", "projector.checkpoint": "\(applied)",
+        ])
+    }
+
+    /// Before a batch is tried again after a store failure, asks the store where it is: a commit
+    /// whose reply was lost is there already (not applied twice), and a server that came back
+    /// older than the projector's memory is caught up from its own checkpoint. Either way the
+    /// feed starts again after the store's checkpoint.
+    private func reconcileCheckpoint() throws {
+        let stored: Int64
+        do {
+            stored = try projection.checkpoint()
+        } catch {
+            noteStoreFailure(ReadModelStoreError.from(error) ?? ReadModelStoreError("reading the checkpoint failed: \(error)"))
+            return
+        }
+        if let retry = storeRetry {
+            logger.notice("read model store answers again", metadata: ["error.previous": "\(retry.error)", "projector.checkpoint": "\(stored)"])
+        }
+        storeRetry = nil
+        guard !checkpointKnown || stored != applied else { return }
+        if checkpointKnown {
+            logger.notice(stored < applied ? "the store came back older than the projector: catching up from its checkpoint"
+                                           : "the store had committed what it failed to acknowledge", metadata: [
+                "projector.checkpoint": "\(stored)", "projector.appliedBefore": "\(applied)",
+            ])
+        }
+        checkpointKnown = true
+        applied = stored
+        backlog = FeedBatch()
+        backlogThrough = stored
+        // Opened again (after the store's checkpoint) at the top of the loop.
+        feed = nil
     }
 
     /// Lets the projection build what it deferred (before any query sees the caught-up model).
@@ -384,6 +437,7 @@ public final class Projector: @unchecked Sendable {
         let logger = logger
         Thread {
             do { try retired.projection?.close() } catch { logger.warning("closing the old copy failed", metadata: ["error": "\(error)"]) }
+            do { try retired.projection?.discard() } catch { logger.warning("dropping the old copy from its store failed", metadata: ["error": "\(error)"]) }
             // The last reference: a SQLite model's connection and checkpointing thread end here,
             // before its files go.
             retired.projection = nil
@@ -502,6 +556,8 @@ public final class Projector: @unchecked Sendable {
             return ["ok": true, "position": .int(applied), "result": result]
         } catch let error as WireError {
             return error.reply
+        } catch let error as ReadModelStoreError {
+            return WireError(.unavailable, "\(configuration.name)'s read model store failed: \(error.message)").reply
         } catch {
             logger.error("query failed", metadata: ["query.name": "\(request.name)", "error": "\(error)"])
             return WireError(.internal, "\(request.name) failed: \(error)").reply
@@ -567,8 +623,8 @@ public final class Projector: @unchecked Sendable {
         let status: String
         if stoppedAt != nil {
             status = "failed"
-        } else if storeRetry != nil {
-            status = "retrying"
+        } else if let storeRetry {
+            status = storeRetry.error.disconnected ? "disconnected" : "retrying"
         } else if let error = feed?.lastError, feed?.isCatchingUp == true, !error.isEmpty {
             status = "disconnected"
         } else if feed?.isCatchingUp == true || head > applied {

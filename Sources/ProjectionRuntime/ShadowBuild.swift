@@ -83,7 +83,9 @@ final class ShadowBuild: @unchecked Sendable {
                        skipped: Set<Int64>, makeProjection: (String) throws -> any Projection) throws {
         if FileManager.default.fileExists(atPath: directory) { try FileManager.default.removeItem(atPath: directory) }
         let projection = try makeProjection(directory)
-        let feed = try EventFeed(context: context, configuration: feedConfiguration, after: 0)
+        // A model in a server outlives its directory: an interrupted rebuild's copy is emptied.
+        if try projection.checkpoint() > 0 { try projection.reset() }
+        var feed = try EventFeed(context: context, configuration: feedConfiguration, after: 0)
         var applied: Int64 = 0
         var backlog: [RecordedEvent] = []
         var backlogThrough: Int64 = 0
@@ -107,6 +109,12 @@ final class ShadowBuild: @unchecked Sendable {
                     applied = through
                     // Waits out the backoff unless `stop()` comes first (the loop then sees it).
                     if stopSignal.wait(timeout: .now() + .milliseconds(backoff.next())) == .success { stopSignal.signal() }
+                    // As the live projector does: the store's own checkpoint decides where to go on.
+                    if let stored = try? projection.checkpoint(), stored != applied {
+                        applied = stored
+                        backlogThrough = stored
+                        feed = try EventFeed(context: context, configuration: feedConfiguration, after: stored)
+                    }
                 case .stopped(let failure, _):
                     throw ProjectorError("the projection failed on position \(failure.position) (\(failure.type)): \(failure.error)")
                 }

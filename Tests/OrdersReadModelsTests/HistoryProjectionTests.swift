@@ -208,7 +208,8 @@ import WireProtocol
         }
     }
 
-    @Test(arguments: [
+    /// Invalid `monthly` parameters and the error message (the PostgreSQL model's tests use them too).
+    static let invalidParamsCases: [(JSONValue, String)] = [
         (JSONValue.string("u1"), "params must be an object, got a string"),
         (["from": "2026-01", "to": "2026-02"], "params.userId is missing"),
         (["userId": "u1", "to": "2026-02"], "params.from is missing"),
@@ -222,7 +223,9 @@ import WireProtocol
         (["userId": "u1", "from": "2026-01", "to": "２０２６-01"], #"params.to must be a month like 2026-01, got "２０２６-01""#),
         (["userId": "u1", "from": "2026-03", "to": "2026-02"], "params.to (2026-02) must not be before params.from (2026-03)"),
         (["userId": "u1", "from": "2026-01", "to": "2036-02"], "params.to (2036-02) must be at most 120 months after params.from (2026-01), it is 121"),
-    ] as [(JSONValue, String)])
+    ]
+
+    @Test(arguments: invalidParamsCases)
     func invalidParams(params: JSONValue, message: String) throws {
         try withTemporaryDirectory { directory in
             let projection = try HistoryProjection(directory: directory)

@@ -19,12 +19,18 @@ struct OrdersEventLog {
 
     @discardableResult
     mutating func append(stream: String, type: String, data: JSONValue, at recordedAt: Int64? = nil) -> RecordedEvent {
+        append(stream: stream, type: type, bytes: data.jsonBytes, at: recordedAt)
+    }
+
+    /// Appends an event whose data is given as bytes, e.g. malformed JSON.
+    @discardableResult
+    mutating func append(stream: String, type: String, bytes: [UInt8], at recordedAt: Int64? = nil) -> RecordedEvent {
         let position = Int64(events.count) + 1
         let version = versions[stream, default: -1] + 1
         versions[stream] = version
         let event = RecordedEvent(
             id: UUID(), position: position, stream: stream, version: version, type: type,
-            data: data.jsonBytes, metadata: nil, recordedAt: recordedAt ?? Self.time(at: position))
+            data: bytes, metadata: nil, recordedAt: recordedAt ?? Self.time(at: position))
         events.append(event)
         return event
     }

@@ -14,8 +14,10 @@ import Testing
 ///     PRISM_BENCHMARK=1 swift test -c release -Xswiftc -enable-testing --filter ProjectionApplyBenchmark
 ///
 /// `PRISM_BENCHMARK_EVENTS` sets the log's length (default 400,000), `PRISM_BENCHMARK_MODELS`
-/// a comma-separated subset (`orders,search,status,status-redis,history`), e.g. to profile one
-/// model; `status-redis` runs the status model in a redis-server started for it.
+/// a comma-separated subset (`orders,search,status,history,orders-postgres,search-postgres,
+/// history-postgres,status-redis`), e.g. to profile one model. The `-postgres` and `-redis` models
+/// run against a throwaway server (`scripts/store-server`) started for them, the client's and the
+/// server's work both in the wall-clock figure (the CPU figure is the client's alone).
 @Suite(.serialized, .enabled(if: historyStatusBenchmarksEnabled))
 struct ProjectionApplyBenchmark {
     static let environment = ProcessInfo.processInfo.environment
@@ -62,5 +64,10 @@ struct ProjectionApplyBenchmark {
             }
         }
         try Self.measure("history", HistoryProjection.init(directory:))
+        guard ["orders-postgres", "search-postgres", "history-postgres"].contains(where: Self.selected) else { return }
+        let store = try PostgresTestStore()
+        try Self.measure("orders-postgres") { try PostgresOrdersProjection(settings: store.settings(), directory: $0 + "/generation-1") }
+        try Self.measure("search-postgres") { try PostgresSearchProjection(settings: store.settings(), directory: $0 + "/generation-1") }
+        try Self.measure("history-postgres") { try PostgresHistoryProjection(settings: store.settings(), directory: $0 + "/generation-1") }
     }
 }

@@ -103,8 +103,9 @@ import WireProtocol
         }
     }
 
-    /// FTS5 operators, quotes and SQL in the text are plain words (or nothing), never an SQLite error.
-    @Test(arguments: [
+    /// Client texts holding FTS5 operators, quotes and SQL, with the seeded model's hits: they are
+    /// plain words (or nothing), never an error (the PostgreSQL model's tests use them too).
+    static let hostileTexts: [(String, [String])] = [
         ("\"red", ["o1", "o3"]),
         ("red\" OR \"blue", [String]()),
         ("AND OR (", []),
@@ -116,7 +117,10 @@ import WireProtocol
         ("'; DROP TABLE search_orders; --", []),
         ("red NOT shoes", []),
         ("{description}: running", []),
-    ] as [(String, [String])])
+    ]
+
+    /// FTS5 operators, quotes and SQL in the text are plain words (or nothing), never an SQLite error.
+    @Test(arguments: hostileTexts)
     func hostileTextIsPlainWords(text: String, expected: [String]) throws {
         try withSeededModel { (model, _) throws in
             #expect(try ids(model.query("search", params: ["text": .string(text)])) == expected)
@@ -125,7 +129,8 @@ import WireProtocol
         }
     }
 
-    @Test(arguments: [
+    /// Invalid `search` parameters and the error message (the PostgreSQL model's tests use them too).
+    static let invalidParamsCases: [(JSONValue, String)] = [
         (["text": "((( )))"] as JSONValue, "params.text has no word to search for (a word is letters or digits)"),
         (["text": "\"\" * - ^"], "params.text has no word to search for (a word is letters or digits)"),
         ([:], "params.text is missing"),
@@ -138,7 +143,9 @@ import WireProtocol
         (["text": "red", "limit": 0], "params.limit must be greater than 0, got 0"),
         (["text": "red", "limit": 101], "params.limit must be at most 100, got 101"),
         ("red", "params must be an object, got a string"),
-    ] as [(JSONValue, String)])
+    ]
+
+    @Test(arguments: invalidParamsCases)
     func invalidParams(params: JSONValue, message: String) throws {
         try withSeededModel { (model, _) throws in
             #expect(wireError { try model.query("search", params: params) } == WireError(.invalidArgument, message))

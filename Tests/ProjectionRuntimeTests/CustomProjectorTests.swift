@@ -8,20 +8,7 @@ import WireProtocol
 /// `Projector` in this process, fed by a real write node, and queried over ZeroMQ.
 @Suite struct CustomProjectorTests {
     @Test func exampleProjectionCountsEventsWithReadYourWrites() throws {
-        try withTemporaryDirectory { path in
-            let directory = URL(fileURLWithPath: path)
-            let writeNode = WriteNodeProcess(workDirectory: directory)
-            try writeNode.start()
-            defer { _ = writeNode.stop() }
-            var configuration = ProjectorConfiguration(
-                name: "counts", queryEndpoint: "tcp://127.0.0.1:*", dataDirectory: directory.appendingPathComponent("counts").path)
-            configuration.publishEndpoint = writeNode.publishEndpoint
-            configuration.catchUpEndpoint = writeNode.catchUpEndpoint
-            let projector = try RunningProjector(
-                configuration: configuration,
-                makeProjection: { try EventCountProjection(directory: $0) })
-            defer { projector.stop() }
-
+        try withProjectorFedByAWriteNode(name: "counts", makeProjection: { try EventCountProjection(directory: $0) }) { writeNode, projector in
             let client = try WriteNodeClient(endpoint: writeNode.commandEndpoint)
             _ = try client.command("RegisterUser", ["userId": "u1", "name": "Ada", "state": "Ohio"])
             let position = try client.command("RegisterUser", ["userId": "u2", "name": "Bob", "state": "Utah"])["position"]!.intValue!

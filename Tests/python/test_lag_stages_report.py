@@ -40,11 +40,11 @@ def test_a_projector_without_stages_or_with_an_empty_stage_gives_none():
 
 
 def test_the_table_has_one_row_per_model_in_milliseconds():
-    run = {"projectors": {"orders": {"lagUs": STATS["lagUs"], "lagStagesUs": report.lag_stages(STATS)},
-                          "status": {"lagUs": None, "lagStagesUs": None}},
+    run = {"projectors": {"orders": {"store": "postgres", "lagUs": STATS["lagUs"], "lagStagesUs": report.lag_stages(STATS)},
+                          "status": {"store": "embedded", "lagUs": None, "lagStagesUs": None}},
            "writeNodeStages": report.write_stages(WRITER)}
     lines = report.stage_table(run).splitlines()
-    assert lines[0].startswith("| model | sync wait | sync | publish | network | of it before poll | queue | apply |")
-    assert lines[2] == "| orders | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | 0.10 / 0.30 | 0.02 / 0.20 | 0.50 / 2.00 " \
+    assert lines[0].startswith("| model | store | sync wait | sync | publish | network | of it before poll | queue | apply |")
+    assert lines[2] == "| orders | postgres | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | 0.10 / 0.30 | 0.02 / 0.20 | 0.50 / 2.00 " \
                        "| 1.50 / 4.00 | 1.00 / 3.00 | 3.20 / 8.00 | 4.00 / 9.00 |"
-    assert lines[3] == "| status | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | – | – | – | – | – | – | – |"
+    assert lines[3] == "| status | embedded | 0.40 / 1.80 | 0.90 / 2.50 | 0.05 / 0.70 | – | – | – | – | – | – | – |"

@@ -128,10 +128,10 @@ def error_table_codes(text: str) -> set[str]:
 def test_the_sources_name_the_queries():
     arrays = query_names_arrays()
     labels = switch_query_labels()
-    assert set(arrays) >= {"OrdersProjection.swift", "SearchProjection.swift", "StatusProjection.swift",
+    assert set(arrays) >= {"OrdersQueries.swift", "SearchProjection.swift", "StatusProjection.swift",
                            "HistoryProjection.swift", "Projector.swift"}, arrays
     assert {"stats", "health", "digest"} <= set(labels.get("Projector.swift", [])), labels
-    assert "ordersByStatus" in labels.get("OrdersProjection+Queries.swift", []), labels
+    assert "ordersByStatus" in labels.get("OrdersQueries.swift", []), labels
 
 
 def test_query_names_and_switch_labels_agree():

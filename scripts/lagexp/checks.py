@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from . import wire
+from . import stores, wire
 from .system import Process, System
 
 APPLY_DEADLINE_S = 60.0
@@ -100,7 +100,8 @@ def _rebuild(system: System, head: int, deadline_s: float, notes: list[str]) -> 
     try:
         for name in system.projectors:
             data = system.run_dir / "data" / f"{name}-projector-rebuild"
-            argv = system.projector_argv(name, data, topo.rebuild_query_bind[name], extra=["--rebuild"])
+            argv = system.projector_argv(name, data, topo.rebuild_query_bind[name], extra=["--rebuild"],
+                                         store_prefix=stores.REBUILD_PREFIX)
             proc = Process(f"{name}-rebuild", topo.hosts.get(name), argv,
                            system.run_dir / "logs" / f"{name}-projector-rebuild.log", system.launch)
             proc.start()

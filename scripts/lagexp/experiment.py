@@ -60,6 +60,14 @@ def _names(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _stores(text: str) -> list[str]:
+    from . import stores
+    try:
+        return stores.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error))
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="lag-experiment", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -67,6 +75,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="commands/s, comma-separated: one run per rate, fresh system each run")
     p.add_argument("--duration", type=float, default=10.0, help="seconds of timed load per run")
     p.add_argument("--projectors", type=_names, default=PROJECTORS, help="projectors to run, comma-separated")
+    p.add_argument("--stores", type=_stores, default=[],
+                   help="real read-model stores, e.g. postgres,redis: each projector uses the first it supports "
+                        "(orders, search, history: postgres; status: redis), on throwaway servers started per run; "
+                        "default: every model embedded")
     p.add_argument("--size", type=int, default=100, help="bytes of each order description")
     p.add_argument("--arrivals", choices=["constant", "poisson"], default="constant")
     p.add_argument("--connections", type=int, default=4, help="prism load connections")
@@ -93,6 +105,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                   "--rate-kbit": args.rate_kbit, "--delays": args.delays}
     if args.mode == "local" and any(netns_only.values()):
         p.error(f"{', '.join(k for k, v in netns_only.items() if v)} need --mode netns")
+    if args.stores and args.mode != "local":
+        p.error("--stores needs --mode local (the servers listen on the root namespace's loopback)")
     if args.duration <= 0 or any(r <= 0 for r in args.rates):
         p.error("--duration and --rates must be positive")
     from . import faults
@@ -134,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "options": {"rates": args.rates, "duration": args.duration, "projectors": args.projectors, "size": args.size,
                     "arrivals": args.arrivals, "connections": args.connections, "users": args.users,
                     "faults": args.fault, "delaysMs": delays, "jitterMs": args.jitter_ms,
-                    "lossPercent": args.loss_percent, "rateKbit": args.rate_kbit},
+                    "lossPercent": args.loss_percent, "rateKbit": args.rate_kbit, "stores": args.stores},
         "runs": [], "plots": [],
     }
     args.keys_dir = None
@@ -193,7 +207,7 @@ def _sweep_plots(runs: list[dict], results: Path, args) -> list[str]:
 
 def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dict:
     """One fresh system: start, sample, load, faults, checks, stop; returns the run's summary entry."""
-    from . import checks, faults as faultmod, plots, report, wire
+    from . import checks, faults as faultmod, plots, report, stores, wire
     from .loadgen import Load, command_errors
     from .sampler import Sampler
     from .system import System, Topology, local_launch
@@ -217,7 +231,14 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
             from .keys import ClientKeys
             # The experiment's own queries (health, stats, digest) need only the reader role.
             wire.secure(ClientKeys.load(args.keys_dir, "reader"), topo.server_keys())
-        system = System(args.procfile, args.bin_dir, run_dir, topo, args.projectors, launch, keys_dir=args.keys_dir)
+        servers = None
+        if args.stores:
+            (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+            servers = stores.Servers(stores.assign(args.projectors, args.stores), run_dir / "logs")
+            exit_stack.callback(servers.remove)  # after the system stops (callbacks run last first)
+            servers.start()
+        system = System(args.procfile, args.bin_dir, run_dir, topo, args.projectors, launch, keys_dir=args.keys_dir,
+                        servers=servers)
         exit_stack.callback(system.stop)
         system.start()
         faults = [faultmod.Fault(f.spec, f.kind, f.target, f.at, f.duration) for f in args.faults]
@@ -271,7 +292,7 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
         "network": {"mode": args.mode, "delayMs": delay, "jitterMs": args.jitter_ms, "lossPercent": args.loss_percent,
                     "rateKbit": args.rate_kbit},
         "load": load_report, "loadEndedAt": round(load_end - t0, 3),
-        "projectors": report.lag_summary(final, processes, starts),
+        "projectors": report.lag_summary(final, processes, starts, {p: system.store(p) for p in args.projectors}),
         "writeNode": processes.get("write-node", {}), "writeNodeStages": report.write_stages(writer_stats),
         "faults": fault_entries, "checks": check, "exitCodes": exit_codes,
         "timeseries": f"timeseries-{run_id}.csv", "plots": [],

@@ -25,19 +25,21 @@ class Entry:
 
 def parse(path: Path) -> list[Entry]:
     """`name: command` lines; blank lines and `#` comments are skipped."""
-    entries = []
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or ":" not in line:
-            continue
-        name, command = line.split(":", 1)
-        argv = shlex.split(command)
-        # `exec` is for the shell a Procfile runner starts (so the signal reaches the process
-        # itself); the experiment starts the process directly.
-        if argv and argv[0] == "exec":
-            argv = argv[1:]
-        entries.append(Entry(name.strip(), argv))
-    return entries
+    return [entry for entry in map(parse_line, path.read_text().splitlines()) if entry]
+
+
+def parse_line(raw: str) -> Entry | None:
+    """One `name: command` line, or None for a blank line or a `#` comment."""
+    line = raw.strip()
+    if not line or line.startswith("#") or ":" not in line:
+        return None
+    name, command = line.split(":", 1)
+    argv = shlex.split(command)
+    # `exec` is for the shell a Procfile runner starts (so the signal reaches the process
+    # itself); the experiment starts the process directly.
+    if argv and argv[0] == "exec":
+        argv = argv[1:]
+    return Entry(name.strip(), argv)
 
 
 def find(entries: list[Entry], name: str) -> Entry:

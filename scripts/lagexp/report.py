@@ -92,7 +92,7 @@ def stage_table(run: dict) -> str:
         return f"{figures['p50'] / 1000:.2f} / {figures['p99'] / 1000:.2f}"
 
     write = run.get("writeNodeStages") or {}
-    head = ["model", "sync wait", "sync", "publish", "network", "of it before poll", "queue", "apply", "commit",
+    head = ["model", "store", "sync wait", "sync", "publish", "network", "of it before poll", "queue", "apply", "commit",
             "total (live)", "lagUs (all)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, entry in run["projectors"].items():
@@ -100,15 +100,16 @@ def stage_table(run: dict) -> str:
         cells = [cell(write.get(stage)) for stage in WRITE_STAGES]
         cells += [cell(stages.get(stage)) for stage in LAG_STAGES]
         cells.append(cell(_percentiles(entry.get("lagUs"))))
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | {entry.get('store', 'embedded')} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def lag_summary(final_stats: dict[str, dict | None], processes: dict, restarts: dict[str, int]) -> dict:
-    """Per projector: the HDR percentiles of every event applied since its (last) start, plus sample figures."""
+def lag_summary(final_stats: dict[str, dict | None], processes: dict, restarts: dict[str, int],
+                model_stores: dict[str, str]) -> dict:
+    """Per projector: its store, the HDR percentiles of every event applied since its (last) start, plus sample figures."""
     out = {}
     for name, stats in final_stats.items():
-        entry = {"lagUs": (stats or {}).get("lagUs"), "lagStagesUs": lag_stages(stats),
+        entry = {"store": model_stores[name], "lagUs": (stats or {}).get("lagUs"), "lagStagesUs": lag_stages(stats),
                  "eventsApplied": (stats or {}).get("eventsApplied"),
                  "transactions": (stats or {}).get("transactions"), "gapsRepaired": (stats or {}).get("gapsRepaired"),
                  "resubscriptions": (stats or {}).get("resubscriptions"), "starts": restarts.get(name, 1)}

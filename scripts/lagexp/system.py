@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import keys, procfile, wire
+from . import keys, procfile, stores, wire
 
 READY_DEADLINE_S = 30.0
 STOP_DEADLINE_S = 10.0
@@ -158,9 +158,11 @@ class System:
     """The write node and the chosen projectors of one run, built from the Procfile."""
 
     def __init__(self, procfile_path: Path, bin_dir: Path, run_dir: Path, topology: Topology, projectors: list[str],
-                 launch: Callable = local_launch, keys_dir: Path | None = None):
-        """`keys_dir`: CURVE on, every process with `--keys keys_dir` (its own key by its default identity)."""
+                 launch: Callable = local_launch, keys_dir: Path | None = None, servers=None):
+        """`keys_dir`: CURVE on, every process with `--keys keys_dir` (its own key by its default identity).
+        `servers`: a started `stores.Servers`, whose flags put each projector's model in its server."""
         self.topology, self.projectors, self.run_dir, self.launch = topology, projectors, run_dir, launch
+        self.servers = servers
         self.key_args = ["--keys", str(keys_dir)] if keys_dir else []
         self.bin_dir, self.entries = bin_dir, procfile.parse(procfile_path)
         (run_dir / "data").mkdir(parents=True, exist_ok=True)
@@ -177,11 +179,20 @@ class System:
                                         run_dir / "logs" / f"{p}-projector.log", launch)
 
     def projector_argv(self, name: str, data_dir: Path, query_bind: str, publish: str | None = None,
-                       catch_up: str | None = None, extra: list[str] = ()) -> list[str]:
+                       catch_up: str | None = None, extra: list[str] = (),
+                       store_prefix: str | None = stores.DEFAULT_PREFIX) -> list[str]:
+        """`store_prefix`: another copy of a model in the same server (a rebuild to compare) needs
+        names of its own; None keeps the model embedded, whatever the system's servers."""
         t = self.topology
+        store_args = self.servers.args(name, store_prefix) if self.servers and store_prefix else []
         return procfile.command(procfile.find(self.entries, name), self.bin_dir, data_dir,
                                 {"--query-endpoint": query_bind, "--publish-endpoint": publish or t.projector_publish[name],
-                                 "--catch-up-endpoint": catch_up or t.projector_catch_up[name]}, [*extra, *self.key_args])
+                                 "--catch-up-endpoint": catch_up or t.projector_catch_up[name]},
+                                [*extra, *store_args, *self.key_args])
+
+    def store(self, name: str) -> str:
+        """Where projector `name` keeps its model: embedded, postgres or redis."""
+        return self.servers.assignment.get(name, stores.EMBEDDED) if self.servers else stores.EMBEDDED
 
     @property
     def writer(self) -> Process:

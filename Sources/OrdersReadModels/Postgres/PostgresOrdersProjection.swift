@@ -1,0 +1,76 @@
+import EventStore
+import PostgresNIO
+import PostgresStore
+import ProjectionRuntime
+import WireProtocol
+
+/// The orders read model in PostgreSQL (`--store postgres`): the tables, answers and digest of
+/// `OrdersProjection`, in schema `<prefix>_orders_g<n>` (`PostgresReadModel` owns it).
+///
+/// A batch goes to the server as one `jsonb` array: Swift reads each event's fields with the
+/// embedded model's reader (`OrdersEventFields`, so the same data is malformed for both) and
+/// writes only those of the right type; the PL/pgSQL function `prism_apply_events`
+/// (`PostgresOrdersProjection+SQL.swift`) then applies them as `OrdersProjection.apply` does,
+/// skipping an event that lacks a field it needs.
+///
+/// Text keys are `COLLATE "C"`, so ties and digests order bytewise as in SQLite. PostgreSQL
+/// text cannot hold a NUL character: an event with one in a field the model keeps fails with a
+/// `PostgresQueryError`, where the embedded model stores it.
+public final class PostgresOrdersProjection: Projection {
+    public let category: String? = nil
+    public var queryNames: [String] { OrdersQueryRules.queryNames }
+
+    public let model: PostgresReadModel
+
+    /// Names the copy in `directory` (`generation-<n>`) as schema `<prefix>_orders_g<n>`; connects
+    /// on the first call.
+    ///
+    /// - Throws: `PostgresURLError` or `ProjectorError` for a missing or malformed URL or directory name.
+    public init(settings: StoreSettings, directory: String) throws {
+        model = try PostgresReadModel(
+            settings: settings, namespace: StoreNamespace(prefix: settings.prefix, projector: "orders", directory: directory),
+            layout: Self.layout)
+    }
+
+    public func checkpoint() throws -> Int64 { try model.checkpoint() }
+
+    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
+        var batch = PostgresEventBatch(capacity: events.count * 192)
+        for event in events { Self.write(event, into: &batch) }
+        try model.apply(batch, through: position)
+    }
+
+    /// Writes what `prism_apply_events` reads of one event: its type and time, and each field the
+    /// model uses that has the type it needs. Events of other types are left out.
+    static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
+        let status = OrdersEventFields.status(after: event.type)
+        guard status != nil || ["UserRegistered", "UserAddressChanged", "OrderCreated"].contains(event.type),
+            let data = OrdersEventFields(event)
+        else { return }
+        batch.append { object in
+            object.string("type", event.type)
+            object.int("recorded_at", event.recordedAt)
+            let texts: [(OrdersEventFields.Key, StaticString)] = [
+                (.userId, "user_id"), (.name, "name"), (.state, "state"), (.orderId, "order_id"), (.description, "description"),
+            ]
+            for (key, name) in texts {
+                if let text = data.string(key) { object.string(name, text) }
+            }
+            if let amountCents = data.int(.amountCents) { object.int("amount_cents", amountCents) }
+            if let status { object.string("status", status) }
+        }
+    }
+
+    public func reachedHead() throws { try model.createDeferredIndexes() }
+
+    public func reset() throws { try model.reset() }
+
+    /// The embedded model's digest queries over the same tables: equal models digest alike.
+    public func digest() throws -> String { try model.digest(OrdersProjection.digestQueries) }
+
+    public func close() throws { model.close() }
+
+    public func discard() throws { try model.discard() }
+
+    public var statistics: JSONValue? { model.statistics }
+}
