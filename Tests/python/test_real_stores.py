@@ -197,6 +197,7 @@ def test_database_killed_and_restarted_under_load_loses_nothing(start_system, tm
         server.kill()
         down = wire.wait_until(lambda: (h := health(system, projector)).get("status") == "disconnected" and h, DEADLINE_S)
         assert down, f"not disconnected while {kind} was down: {health(system, projector)}"
+        assert f"127.0.0.1:{server.port}" in down["storeError"], down
         stats = wire.result(endpoint, "stats", timeout_ms=2000)
         assert stats and stats["storeFailures"] > 0, stats
         server.start()
