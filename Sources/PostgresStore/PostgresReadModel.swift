@@ -77,7 +77,7 @@ public final class PostgresReadModel: @unchecked Sendable {
         self.logger = logger
         session = PostgresSession(
             url: url, startupParameters: [("search_path", namespace.postgresSchema), ("application_name", "prism \(namespace.postgresSchema)")],
-            logger: logger)
+            synchronousCommit: settings.postgresSynchronousCommit, logger: logger)
         session.onConnect = { [unowned self] session in try self.prepare(session) }
     }
 
