@@ -29,7 +29,7 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --store postgres: synchronous_commit for the model's sessions, off (the model is rebuildable; its checkpoint commits with it) or on. Default: $PRISM_POSTGRES_SYNCHRONOUS_COMMIT, else off.", valueName: "off|on"))
     public var postgresSynchronousCommit: String?
 
-    @Option(help: ArgumentHelp("With --store redis: the server, redis://[:password@]host:port[/db]. Default: $PRISM_REDIS_URL.", valueName: "url"))
+    @Option(help: ArgumentHelp("With --store redis: the server, redis://[[user]:password@]host:port[/db]. Default: $PRISM_REDIS_URL.", valueName: "url"))
     public var redisURL: String?
 
     @Option(help: ArgumentHelp("Names the model in a database server: schema <prefix>_<name>_g<generation>, Redis keys <prefix>:<name>:g<generation>:…", valueName: "prefix"))

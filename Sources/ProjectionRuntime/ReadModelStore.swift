@@ -16,7 +16,7 @@ public struct StoreSettings: Sendable {
     public var kind: StoreKind
     /// `postgres://user:password@host:port/database`; used by `.postgres`.
     public var postgresURL: String?
-    /// `redis://[:password@]host:port[/db]`; used by `.redis`.
+    /// `redis://[[user]:password@]host:port[/db]`; used by `.redis`.
     public var redisURL: String?
     /// Names every database object of this deployment's models: a PostgreSQL schema
     /// `<prefix>_<projector>_g<n>`, Redis keys `<prefix>:<projector>:g<n>:…` (see `StoreNamespace`).
