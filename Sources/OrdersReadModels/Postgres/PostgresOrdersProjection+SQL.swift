@@ -50,9 +50,7 @@ extension PostgresOrdersProjection {
             e record;
             previous_state text;
             old_status text;
-            order_user text;
             state_now text;
-            counted record;
             count_status text[] := '{}';
             count_state text[] := '{}';
             count_delta bigint[] := '{}';
@@ -74,11 +72,12 @@ extension PostgresOrdersProjection {
                     END IF;
                     -- Orders placed before the user was known count under '' until now.
                     IF coalesce(previous_state, '') <> e.state THEN
-                        FOR counted IN SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status LOOP
-                            count_status := count_status || counted.status || counted.status;
-                            count_state := count_state || coalesce(previous_state, '') || e.state;
-                            count_delta := count_delta || (-counted.n) || counted.n;
-                        END LOOP;
+                        -- One statement for all the user's statuses (an aggregate over no rows adds nothing).
+                        SELECT count_status || array_agg(status) || array_agg(status),
+                               count_state || array_agg(coalesce(previous_state, '')) || array_agg(e.state),
+                               count_delta || array_agg(-n) || array_agg(n)
+                        INTO count_status, count_state, count_delta
+                        FROM (SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status) AS counted;
                     END IF;
                 ELSIF e.type = 'OrderCreated' THEN
                     CONTINUE WHEN e.order_id IS NULL OR e.user_id IS NULL OR e.amount_cents IS NULL OR e.description IS NULL;
@@ -92,10 +91,10 @@ extension PostgresOrdersProjection {
                     count_delta := count_delta || 1::bigint;
                 ELSIF e.status IS NOT NULL THEN
                     CONTINUE WHEN e.order_id IS NULL;
-                    SELECT status, user_id INTO old_status, order_user FROM orders WHERE order_id = e.order_id;
+                    SELECT orders.status, coalesce(users.state, '') INTO old_status, state_now
+                    FROM orders LEFT JOIN users ON users.user_id = orders.user_id WHERE orders.order_id = e.order_id;
                     CONTINUE WHEN NOT FOUND;
                     UPDATE orders SET status = e.status, updated_at = e.recorded_at WHERE order_id = e.order_id;
-                    state_now := coalesce((SELECT state FROM users WHERE user_id = order_user), '');
                     count_status := count_status || old_status || e.status;
                     count_state := count_state || state_now || state_now;
                     count_delta := count_delta || (-1)::bigint || 1::bigint;
