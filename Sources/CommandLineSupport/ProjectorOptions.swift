@@ -26,7 +26,10 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: ArgumentHelp("With --store postgres: the database, postgres://user:password@host:port/database. Default: $PRISM_POSTGRES_URL.", valueName: "url"))
     public var postgresURL: String?
 
-    @Option(help: ArgumentHelp("With --store redis: the server, redis://[:password@]host:port[/db]. Default: $PRISM_REDIS_URL.", valueName: "url"))
+    @Option(help: ArgumentHelp("With --store postgres: synchronous_commit for the model's sessions, off (the model is rebuildable; its checkpoint commits with it) or on. Default: $PRISM_POSTGRES_SYNCHRONOUS_COMMIT, else off.", valueName: "off|on"))
+    public var postgresSynchronousCommit: String?
+
+    @Option(help: ArgumentHelp("With --store redis: the server, redis://[[user]:password@]host:port[/db]. Default: $PRISM_REDIS_URL.", valueName: "url"))
     public var redisURL: String?
 
     @Option(help: ArgumentHelp("Names the model in a database server: schema <prefix>_<name>_g<generation>, Redis keys <prefix>:<name>:g<generation>:…", valueName: "prefix"))
@@ -71,9 +74,14 @@ public struct ProjectorOptions: ParsableArguments {
     ///
     /// - Throws: `ValidationError` when the store's server is not named.
     public func storeSettings(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreSettings {
-        let settings = StoreSettings(
+        var settings = StoreSettings(
             kind: store, postgresURL: postgresURL ?? environment["PRISM_POSTGRES_URL"],
             redisURL: redisURL ?? environment["PRISM_REDIS_URL"], prefix: storePrefix)
+        switch postgresSynchronousCommit ?? environment["PRISM_POSTGRES_SYNCHRONOUS_COMMIT"] ?? "off" {
+        case "off": settings.postgresSynchronousCommit = false
+        case "on": settings.postgresSynchronousCommit = true
+        case let other: throw ValidationError("--postgres-synchronous-commit must be off or on, got '\(other.prefix(32))'")
+        }
         switch store {
         case .embedded: break
         case .postgres where settings.postgresURL == nil:

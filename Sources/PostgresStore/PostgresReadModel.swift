@@ -77,7 +77,7 @@ public final class PostgresReadModel: @unchecked Sendable {
         self.logger = logger
         session = PostgresSession(
             url: url, startupParameters: [("search_path", namespace.postgresSchema), ("application_name", "prism \(namespace.postgresSchema)")],
-            logger: logger)
+            synchronousCommit: settings.postgresSynchronousCommit, logger: logger)
         session.onConnect = { [unowned self] session in try self.prepare(session) }
     }
 
@@ -140,7 +140,7 @@ public final class PostgresReadModel: @unchecked Sendable {
     /// Drops the schema (this copy was replaced or abandoned), if it is still ours, and closes.
     public func discard() throws {
         session.onConnect = nil
-        session.close()
+        close()
         defer { session.close() }
         try lock(session)
         if case .foreign(let why) = try ownership(session) {
@@ -152,6 +152,9 @@ public final class PostgresReadModel: @unchecked Sendable {
 
     /// Closes the connection (releasing the schema's lock); a later call connects again.
     public func close() {
+        // Released by a statement first: the server drops a closed connection's locks only once
+        // its backend has exited, which can be after a new connection already asked for the lock.
+        if session.isConnected { _ = try? session.query("SELECT pg_advisory_unlock_all()") }
         session.close()
     }
 

@@ -19,7 +19,8 @@ extension PostgresSession {
     ///
     /// - `ReadModelStoreError(disconnected: true)`: the connection refused, lost or timed out;
     ///   authentication (SQLSTATE class 28), a missing database (3D000), connection exceptions
-    ///   (class 08), an administrator's shutdown (57P01–57P03); TLS or protocol trouble.
+    ///   (class 08), an administrator's shutdown (57P01–57P03); a missing schema, table or
+    ///   function (3F000, 42P01, 42883: dropped under the projector); TLS or protocol trouble.
     /// - `ReadModelStoreError` (not disconnected): serialization failure (40001), deadlock (40P01),
     ///   insufficient resources (class 53, e.g. a full disk): the next try may pass.
     /// - `PostgresQueryError`: any other error the server sent.
@@ -38,6 +39,11 @@ extension PostgresSession {
             if let detail = error.serverInfo?[.detail] { message += " (\(detail))" }
             if sqlState.hasPrefix("28") || sqlState == "3D000" || sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(sqlState) {
                 return ReadModelStoreError("PostgreSQL at \(endpoint) refused the connection: \(message) (SQLSTATE \(sqlState))", disconnected: true)
+            }
+            // The model's schema, a table or a function of it dropped under the projector: the next connection
+            // creates the schema again (checkpoint 0), and the runtime catches it up.
+            if ["3F000", "42P01", "42883"].contains(sqlState) {
+                return ReadModelStoreError("PostgreSQL at \(endpoint): \(message) (SQLSTATE \(sqlState)): was the schema dropped?", disconnected: true)
             }
             if ["40001", "40P01"].contains(sqlState) || sqlState.hasPrefix("53") {
                 return ReadModelStoreError("PostgreSQL at \(endpoint): \(message) (SQLSTATE \(sqlState))")

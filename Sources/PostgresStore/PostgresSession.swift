@@ -13,8 +13,8 @@ import ProjectionRuntime
 /// statement at a time: a batch is one statement, so nothing would gain from a pool.
 ///
 /// The session connects lazily (on the first statement) and again after a lost connection;
-/// `init` touches no network. Every connection starts with `synchronous_commit = off` (a read
-/// model is rebuildable, and commit order still keeps its checkpoint with its rows) and the
+/// `init` touches no network. Every connection starts with `synchronous_commit = off` unless asked
+/// otherwise (a read model is rebuildable, and commit order still keeps its checkpoint with its rows) and the
 /// given startup parameters, then runs `onConnect` (e.g. the schema checks and the lock).
 ///
 /// Errors come out as the store contract sorts them (`PostgresSession.classify`):
@@ -41,14 +41,15 @@ public final class PostgresSession: @unchecked Sendable {
 
     /// - Parameter startupParameters: settings every connection starts with (`search_path`,
     ///   `application_name` …), sent in the startup message rather than as statements.
-    public init(url: PostgresURL, startupParameters: [(String, String)] = [], logger: Logger) {
+    ///   - synchronousCommit: PostgreSQL's `synchronous_commit` for the session (default off).
+    public init(url: PostgresURL, startupParameters: [(String, String)] = [], synchronousCommit: Bool = false, logger: Logger) {
         self.url = url
         self.logger = logger
         var configuration = PostgresConnection.Configuration(
             host: url.host, port: url.port, username: url.user, password: url.password, database: url.database, tls: .disable)
         configuration.options.connectTimeout = Self.connectTimeout
         configuration.options.additionalStartupParameters =
-            [("synchronous_commit", "off"), ("client_min_messages", "warning")] + startupParameters
+            [("synchronous_commit", synchronousCommit ? "on" : "off"), ("client_min_messages", "warning")] + startupParameters
         self.configuration = configuration
     }
 

@@ -16,11 +16,15 @@ public struct StoreSettings: Sendable {
     public var kind: StoreKind
     /// `postgres://user:password@host:port/database`; used by `.postgres`.
     public var postgresURL: String?
-    /// `redis://[:password@]host:port[/db]`; used by `.redis`.
+    /// `redis://[[user]:password@]host:port[/db]`; used by `.redis`.
     public var redisURL: String?
     /// Names every database object of this deployment's models: a PostgreSQL schema
     /// `<prefix>_<projector>_g<n>`, Redis keys `<prefix>:<projector>:g<n>:…` (see `StoreNamespace`).
     public var prefix: String
+    /// PostgreSQL's `synchronous_commit` for the model's sessions: off by default (a model is
+    /// rebuildable and its checkpoint commits with it, so a crash loses batches and checkpoint
+    /// together and the projector applies them again); on waits for the server's WAL flush per batch.
+    public var postgresSynchronousCommit = false
 
     public static let defaultPrefix = "prism"
 

@@ -90,6 +90,8 @@ public final class RedisConnection {
             let disconnected = code == "NOAUTH"
             let failure = ReadModelStoreError("Redis at \(url.endpoint) refused \(command): \(message)", disconnected: disconnected)
             lastError = failure.message
+            // Asked for a login (the server restarted with a password): the next call logs in anew.
+            if disconnected { close() }
             throw failure
         }
         throw RedisError(command: command, message: message)

@@ -28,13 +28,14 @@ import WireProtocol
 /// snapshot of minutes ago). Recommended: `appendfsync everysec`. The model is rebuildable, and
 /// Redis writes a `MULTI`/`EXEC` transaction to the AOF as one unit and loads it back whole or
 /// not at all (a torn tail is cut at the last complete transaction), so after a crash the model
-/// and its checkpoint come back together, at worst about a second older than what was
-/// acknowledged, and the runtime catches up from that checkpoint. `always` would fsync every batch
-/// for no gain in correctness. A killed server process (not the machine) loses nothing: Redis
-/// writes the AOF before it replies.
+/// and its checkpoint come back together, at worst a second or two older than what was
+/// acknowledged (Redis fsyncs once a second, and while a slow fsync runs it defers writing the
+/// AOF for up to 2 s yet still replies, so even a killed process can lose that tail), and the
+/// runtime catches up from that checkpoint. `always` would fsync every batch for no gain in
+/// correctness.
 ///
-/// The model is written for a single Redis server (not a cluster): its scripts address keys of the
-/// namespace they compute, rather than only the keys they are passed.
+/// The model is written for a single Redis server, not a cluster: a batch's `MULTI`/`EXEC` spans
+/// keys of many hash slots.
 public final class RedisReadModel {
     public let connection: RedisConnection
     public let namespace: StoreNamespace
@@ -91,7 +92,9 @@ public final class RedisReadModel {
     public func key(_ name: String) -> String { keyPrefix + name }
 
     var metaKey: String { key("meta") }
-    var checkpointKey: String { key("checkpoint") }
+    /// Holds the checkpoint; `WATCH` it before reading what a batch needs, so that another
+    /// writer's batch in between makes `apply`'s `EXEC` fail rather than overwrite it.
+    public var checkpointKey: String { key("checkpoint") }
 
     // MARK: - Batches
 
@@ -118,7 +121,9 @@ public final class RedisReadModel {
             _ = try connection.checked(reply, from: command.name)
         }
         guard case .array(let results) = replies.last else {
-            throw ReadModelStoreError("Redis at \(connection.url.endpoint) did not run the transaction (EXEC replied \(replies.last ?? .null))")
+            throw ReadModelStoreError(
+                "Redis at \(connection.url.endpoint) did not run the transaction: another client wrote \(checkpointKey) "
+                    + "since it was watched (EXEC replied \(replies.last ?? .null))")
         }
         for (command, result) in zip(transaction.dropFirst(), results) where result.errorMessage != nil {
             _ = try connection.checked(result, from: command.name)
@@ -263,9 +268,9 @@ public final class RedisReadModel {
         } catch let error as RedisError {
             let message = error.message
             throw ReadModelStoreError(
-                "Redis at \(endpoint) refused CONFIG GET appendonly (\(message)): CONFIG is disabled or renamed on that server, so "
-                    + "the read model cannot check that it keeps an append-only file, which it requires; enable CONFIG "
-                    + "for this user, and run redis-server with --appendonly yes", disconnected: true)
+                "Redis at \(endpoint) refused CONFIG GET appendonly (\(message)): CONFIG is disabled, renamed or not allowed "
+                    + "for this user, so the read model cannot check that the server keeps an append-only file, which it "
+                    + "requires; allow CONFIG GET, and run redis-server with --appendonly yes", disconnected: true)
         }
         let setting = replies[0].array?.last?.text ?? ""
         appendfsync = replies[1].array?.last?.text

@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import OrdersReadModels
 import ProjectionRuntime
+import RedisStore
 import TestSupport
 import Testing
 import WireProtocol
@@ -12,6 +13,11 @@ import WireProtocol
     /// The status model's copy `generation` on `server`.
     static func open(_ server: RedisServer, _ directory: String, generation: Int = 1) throws -> RedisStatusProjection {
         try RedisStatusProjection(settings: StoreSettings(kind: .redis, redisURL: server.url), directory: directory + "/generation-\(generation)")
+    }
+
+    /// Sends one command to `server` on a connection of its own, e.g. to change its configuration.
+    private func runRedisCommand(_ server: RedisServer, _ arguments: String...) throws -> RedisValue {
+        try RedisConnection(url: RedisURL(parsing: server.url)).run(RedisCommand(arguments))
     }
 
     private func withServer(_ body: (RedisServer, String) throws -> Void) throws {
@@ -143,20 +149,30 @@ import WireProtocol
         }
     }
 
-    /// A server killed with SIGKILL comes back from its AOF at the checkpoint of the last batch
-    /// `EXEC` acknowledged, with the model of exactly the events up to it.
-    @Test func aKilledServerComesBackAtTheAcknowledgedCheckpoint() throws {
+    /// A server killed with SIGKILL comes back from its AOF with the model and its checkpoint
+    /// together. With `appendfsync always` that is the last batch `EXEC` acknowledged; with
+    /// `everysec` (the recommended setting) it may be a little older — Redis defers an AOF write
+    /// while a background fsync is slow, up to 2 s, and still replies — and replaying the events
+    /// after the checkpoint catches it up exactly.
+    @Test(arguments: ["always", "everysec"])
+    func aKilledServerComesBackWithTheModelAndItsCheckpointTogether(appendfsync: String) throws {
         try withServer { server, directory in
             let events = mixedLog().orderEvents
             let redis = try Self.open(server, directory)
+            try redis.apply([], through: 0)  // connects, so that CONFIG SET goes to the same server
+            _ = try runRedisCommand(server, "CONFIG", "SET", "appendfsync", appendfsync)
             try applyInBatches(redis, events, sizes: [7])
             let acknowledged = events.last!.position
             server.kill()
             #expect(throws: ReadModelStoreError.self) { try redis.apply([], through: acknowledged + 1) }
             try server.start()
-            #expect(try redis.checkpoint() == acknowledged)
+            let checkpoint = try redis.checkpoint()
+            if appendfsync == "always" { #expect(checkpoint == acknowledged) } else { #expect(checkpoint <= acknowledged) }
             let reference = try Self.open(server, directory, generation: 2)
-            try reference.apply(events.filter { $0.position <= acknowledged }, through: acknowledged)
+            try reference.apply(events.filter { $0.position <= checkpoint }, through: checkpoint)
+            #expect(try redis.digest() == reference.digest(), "the model is not the one of its checkpoint \(checkpoint)")
+            try redis.apply(events.filter { $0.position > checkpoint }, through: acknowledged)
+            try reference.apply(events.filter { $0.position > checkpoint }, through: acknowledged)
             #expect(try redis.digest() == reference.digest())
         }
     }

@@ -119,7 +119,7 @@ import WireProtocol
     // MARK: - The events
 
     static let states = ["California", "Ohio", "Utah", "São Paulo"]
-    static let words = ["red", "Running", "shoes", "café", "CAFE", "naïve", "résumé", "wool", "42", "trail", "Über", "lamp"]
+    static let words = ["red", "Running", "shoes", "café", "CAFE", "naïve", "résumé", "wool", "42", "trail", "Über", "lamp", "blue", "jacket", "hat", "socks"]
 
     /// Users in four states (one moves twice), 240 orders over 26 months with descriptions of three
     /// words (case and diacritics varied), paid, shipped and cancelled, and events every model must ignore.

@@ -81,7 +81,9 @@ import WireProtocol
             Self.isStoreError(error, disconnected: true, saying: "schema prism_count_g1 in database prism belongs to something else (it has no prism_meta table)")
         }
         // prefix prism_x + projector count and prefix prism + projector x_count name the same schema.
-        try Self.model(server.url(), prefix: "prism", projector: "x_count").apply(Self.events(1...1), through: 1)
+        let other = try Self.model(server.url(), prefix: "prism", projector: "x_count")
+        try other.apply(Self.events(1...1), through: 1)
+        other.close()  // its lock would be refused first
         #expect {
             try Self.model(server.url(), prefix: "prism_x", projector: "count").checkpoint()
         } throws: { error in
@@ -172,6 +174,21 @@ import WireProtocol
         #expect(try model.checkpoint() == 1, "the batch rolled back")
         try model.apply(Self.events(2...2), through: 2)
         #expect(try Self.seen(model) == [1, 2])
+    }
+
+    @Test func aSchemaDroppedUnderTheModelIsCreatedAgainFromCheckpointZero() throws {
+        let server = try PostgresServer()
+        let model = try Self.model(server.url())
+        try model.apply(Self.events(1...2), through: 2)
+        _ = try Self.inspect(server.url(), "DROP SCHEMA prism_count_g1 CASCADE")
+        #expect {
+            try model.apply(Self.events(3...3), through: 3)
+        } throws: { error in
+            Self.isStoreError(error, disconnected: true, saying: "was the schema dropped?")
+        }
+        #expect(try model.checkpoint() == 0, "the runtime catches the new copy up from the start")
+        try model.apply(Self.events(1...3), through: 3)
+        #expect(try Self.seen(model) == [1, 2, 3])
     }
 
     @Test func discardDropsTheSchemaAndANewLayoutEmptiesIt() throws {

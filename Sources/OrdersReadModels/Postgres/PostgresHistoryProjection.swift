@@ -27,11 +27,11 @@ import WireProtocol
 /// "a", "r"}`; `prism_apply_events` applies a batch set-wise in the embedded model's order (a
 /// cancellation counts only for an order created before it). An event whose order or user id
 /// holds U+0000, which PostgreSQL text cannot store, is ignored (ids from the write node never do).
-public final class PostgresHistoryProjection: Projection {
+public final class PostgresHistoryProjection: PostgresProjection {
     public let category: String? = "order"
     public let queryNames = ["monthly"]
 
-    let model: PostgresReadModel
+    public let model: PostgresReadModel
 
     /// Opens the copy of `directory`'s generation in `settings`' PostgreSQL server. Touches no
     /// network: the schema is created on the first call that connects.
@@ -119,16 +119,8 @@ public final class PostgresHistoryProjection: Projection {
         """,
     ]
 
-    public func checkpoint() throws -> Int64 { try model.checkpoint() }
-
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        var batch = PostgresEventBatch()
-        for event in events { Self.append(event, to: &batch) }
-        try model.apply(batch, through: position)
-    }
-
     /// Writes what `prism_apply_events` needs of `event`, or nothing when the model ignores it.
-    static func append(_ event: RecordedEvent, to batch: inout PostgresEventBatch) {
+    public static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
         switch event.type {
         case "OrderCreated":
             guard let data = OrdersEventFields(event), let orderId = data.string(.orderId), let userId = data.string(.userId),
@@ -153,14 +145,6 @@ public final class PostgresHistoryProjection: Projection {
             return  // other order events do not change a month's figures
         }
     }
-
-    public func reset() throws { try model.reset() }
-
-    public func discard() throws { try model.discard() }
-
-    public func close() throws { model.close() }
-
-    public var statistics: JSONValue? { model.statistics }
 
     /// A digest of the months by user and month, then the orders by order id.
     public func digest() throws -> String {

@@ -40,13 +40,20 @@ extension PostgresOrdersProjection {
 
     /// `OrdersProjection.apply`, event by event, over the objects `write(_:into:)` makes: a field
     /// is absent (NULL here) when the event's data lacks it or has it of another type.
+    ///
+    /// The count changes are summed in arrays and written once at the end: the same few
+    /// `status_counts` rows change with nearly every event, and updating a row again and again in
+    /// one transaction leaves a chain of versions that each later update walks.
     static let applyEvents = """
         CREATE OR REPLACE FUNCTION prism_apply_events(events jsonb) RETURNS void LANGUAGE plpgsql AS $$
         DECLARE
             e record;
             previous_state text;
             old_status text;
-            order_user text;
+            state_now text;
+            count_status text[] := '{}';
+            count_state text[] := '{}';
+            count_delta bigint[] := '{}';
         BEGIN
             FOR e IN SELECT * FROM jsonb_to_recordset(events) AS x(
                 type text, recorded_at bigint, user_id text, name text, state text,
@@ -63,15 +70,14 @@ extension PostgresOrdersProjection {
                         INSERT INTO users (user_id, name, state) VALUES (e.user_id, NULL, e.state)
                         ON CONFLICT (user_id) DO UPDATE SET state = excluded.state;
                     END IF;
-                    -- Orders placed before the user was known count under '' until now. Moving
-                    -- counts between equal states changes nothing (and one INSERT may not touch
-                    -- a row twice).
+                    -- Orders placed before the user was known count under '' until now.
                     IF coalesce(previous_state, '') <> e.state THEN
-                        INSERT INTO status_counts (status, user_state, n)
-                        SELECT counted.status, moved.user_state, counted.n * moved.sign
-                        FROM (SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status) AS counted
-                        CROSS JOIN (VALUES (coalesce(previous_state, ''), -1), (e.state, 1)) AS moved(user_state, sign)
-                        ON CONFLICT (status, user_state) DO UPDATE SET n = status_counts.n + excluded.n;
+                        -- One statement for all the user's statuses (an aggregate over no rows adds nothing).
+                        SELECT count_status || array_agg(status) || array_agg(status),
+                               count_state || array_agg(coalesce(previous_state, '')) || array_agg(e.state),
+                               count_delta || array_agg(-n) || array_agg(n)
+                        INTO count_status, count_state, count_delta
+                        FROM (SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status) AS counted;
                     END IF;
                 ELSIF e.type = 'OrderCreated' THEN
                     CONTINUE WHEN e.order_id IS NULL OR e.user_id IS NULL OR e.amount_cents IS NULL OR e.description IS NULL;
@@ -80,21 +86,25 @@ extension PostgresOrdersProjection {
                     VALUES (e.order_id, e.user_id, 'payment_pending', e.amount_cents, e.description, e.recorded_at, e.recorded_at)
                     ON CONFLICT (order_id) DO NOTHING;
                     CONTINUE WHEN NOT FOUND;
-                    INSERT INTO status_counts (status, user_state, n)
-                    VALUES ('payment_pending', coalesce((SELECT state FROM users WHERE user_id = e.user_id), ''), 1)
-                    ON CONFLICT (status, user_state) DO UPDATE SET n = status_counts.n + excluded.n;
+                    count_status := count_status || 'payment_pending'::text;
+                    count_state := count_state || coalesce((SELECT state FROM users WHERE user_id = e.user_id), '');
+                    count_delta := count_delta || 1::bigint;
                 ELSIF e.status IS NOT NULL THEN
                     CONTINUE WHEN e.order_id IS NULL;
-                    SELECT status, user_id INTO old_status, order_user FROM orders WHERE order_id = e.order_id;
+                    SELECT orders.status, coalesce(users.state, '') INTO old_status, state_now
+                    FROM orders LEFT JOIN users ON users.user_id = orders.user_id WHERE orders.order_id = e.order_id;
                     CONTINUE WHEN NOT FOUND;
                     UPDATE orders SET status = e.status, updated_at = e.recorded_at WHERE order_id = e.order_id;
-                    CONTINUE WHEN old_status = e.status;
-                    INSERT INTO status_counts (status, user_state, n)
-                    SELECT changed.status, coalesce((SELECT state FROM users WHERE user_id = order_user), ''), changed.delta
-                    FROM (VALUES (old_status, -1), (e.status, 1)) AS changed(status, delta)
-                    ON CONFLICT (status, user_state) DO UPDATE SET n = status_counts.n + excluded.n;
+                    count_status := count_status || old_status || e.status;
+                    count_state := count_state || state_now || state_now;
+                    count_delta := count_delta || (-1)::bigint || 1::bigint;
                 END IF;
             END LOOP;
+            INSERT INTO status_counts (status, user_state, n)
+            SELECT changed.status, changed.user_state, sum(changed.delta)::bigint
+            FROM unnest(count_status, count_state, count_delta) AS changed(status, user_state, delta)
+            GROUP BY changed.status, changed.user_state
+            ON CONFLICT (status, user_state) DO UPDATE SET n = status_counts.n + excluded.n;
         END
         $$
         """

@@ -34,11 +34,11 @@ import WireProtocol
 /// PostgreSQL text cannot hold U+0000: a description is stored up to its first NUL (which is what
 /// the embedded model returns, its words after the NUL still indexed), and an event whose order or
 /// user id holds one is ignored (ids from the write node never do).
-public final class PostgresSearchProjection: Projection {
+public final class PostgresSearchProjection: PostgresProjection {
     public let category: String? = "order"
     public let queryNames = ["search"]
 
-    let model: PostgresReadModel
+    public let model: PostgresReadModel
 
     /// Opens the copy of `directory`'s generation in `settings`' PostgreSQL server. Touches no
     /// network: the schema is created on the first call that connects.
@@ -113,16 +113,8 @@ public final class PostgresSearchProjection: Projection {
     $$
     """
 
-    public func checkpoint() throws -> Int64 { try model.checkpoint() }
-
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        var batch = PostgresEventBatch()
-        for event in events { Self.append(event, to: &batch) }
-        try model.apply(batch, through: position)
-    }
-
     /// Writes what `prism_apply_events` needs of `event`, or nothing when the model ignores it.
-    static func append(_ event: RecordedEvent, to batch: inout PostgresEventBatch) {
+    public static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
         switch event.type {
         case "OrderCreated":
             guard let data = OrdersEventFields(event), let orderId = data.string(.orderId), let userId = data.string(.userId),
@@ -153,17 +145,6 @@ public final class PostgresSearchProjection: Projection {
             return
         }
     }
-
-    /// Builds the GIN index over `words` (once).
-    public func reachedHead() throws { try model.createDeferredIndexes() }
-
-    public func reset() throws { try model.reset() }
-
-    public func discard() throws { try model.discard() }
-
-    public func close() throws { model.close() }
-
-    public var statistics: JSONValue? { model.statistics }
 
     /// A digest of the rows, the indexed words included (`words` is what `search` matches).
     public func digest() throws -> String {
