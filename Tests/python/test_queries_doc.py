@@ -55,11 +55,12 @@ def string_literals(text: str) -> list[str]:
 
 
 def query_names_arrays() -> dict[str, list[str]]:
-    """`queryNames = [...]` per file, plus the built-ins of `queryNames + [...]`."""
+    """`queryNames = [...]` per file (the status models share `StatusQuery.names`), plus the
+    built-ins of `queryNames + [...]`."""
     found: dict[str, list[str]] = {}
     for path in swift_files(RUNTIME, READ_MODELS):
         source = strip_comments(path.read_text())
-        for match in re.finditer(r"(?:queryNames|builtInQueries|adminRequests)\s*(?:=|\+)\s*\[([^\]]*)\]", source):
+        for match in re.finditer(r"(?:queryNames|builtInQueries|adminRequests|static let names)\s*(?:=|\+)\s*\[([^\]]*)\]", source):
             found.setdefault(path.name, []).extend(string_literals(match.group(1)))
     return found
 
@@ -128,7 +129,7 @@ def error_table_codes(text: str) -> set[str]:
 def test_the_sources_name_the_queries():
     arrays = query_names_arrays()
     labels = switch_query_labels()
-    assert set(arrays) >= {"OrdersQueries.swift", "SearchProjection.swift", "StatusProjection.swift",
+    assert set(arrays) >= {"OrdersQueries.swift", "SearchProjection.swift", "StatusQuery.swift",
                            "HistoryProjection.swift", "Projector.swift"}, arrays
     assert {"stats", "health", "digest"} <= set(labels.get("Projector.swift", [])), labels
     assert "ordersByStatus" in labels.get("OrdersQueries.swift", []), labels
@@ -173,7 +174,8 @@ def test_every_projector_error_code_is_in_the_error_table():
 
 def test_every_projector_flag_and_default_endpoint_is_documented():
     options = (SOURCES / "CommandLineSupport" / "ProjectorOptions.swift").read_text()
-    flags = ["--" + re.sub(r"(?<!^)([A-Z])", r"-\1", name).lower()
+    # As ArgumentParser names them: `maxBatch` → --max-batch, `postgresURL` → --postgres-url.
+    flags = ["--" + re.sub(r"(?<=[a-z0-9])([A-Z])", r"-\1", name).lower()
              for name in re.findall(r"@(?:Option|Flag)\b[^\n]*\n\s*public var (\w+)", options)]
     assert "--data-dir" in flags and "--silence-timeout-ms" in flags, flags
     spans = doc_code_spans(doc_text())
