@@ -44,6 +44,11 @@ extension PostgresOrdersProjection {
     /// The count changes are summed in arrays and written once at the end: the same few
     /// `status_counts` rows change with nearly every event, and updating a row again and again in
     /// one transaction leaves a chain of versions that each later update walks.
+    ///
+    /// Each append is its own `a := a || x`: PL/pgSQL then extends the array in place, where
+    /// `a := a || x || y` (or `SELECT a || array_agg(…) INTO a`) copies the whole array per
+    /// event — quadratic in the batch, which made a 10,000-event catch-up batch 5× slower per event
+    /// than a 1,000-event one.
     static let applyEvents = """
         CREATE OR REPLACE FUNCTION prism_apply_events(events jsonb) RETURNS void LANGUAGE plpgsql AS $$
         DECLARE
@@ -54,6 +59,7 @@ extension PostgresOrdersProjection {
             count_status text[] := '{}';
             count_state text[] := '{}';
             count_delta bigint[] := '{}';
+            counted record;
         BEGIN
             FOR e IN SELECT * FROM jsonb_to_recordset(events) AS x(
                 type text, recorded_at bigint, user_id text, name text, state text,
@@ -72,12 +78,14 @@ extension PostgresOrdersProjection {
                     END IF;
                     -- Orders placed before the user was known count under '' until now.
                     IF coalesce(previous_state, '') <> e.state THEN
-                        -- One statement for all the user's statuses (an aggregate over no rows adds nothing).
-                        SELECT count_status || array_agg(status) || array_agg(status),
-                               count_state || array_agg(coalesce(previous_state, '')) || array_agg(e.state),
-                               count_delta || array_agg(-n) || array_agg(n)
-                        INTO count_status, count_state, count_delta
-                        FROM (SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status) AS counted;
+                        FOR counted IN SELECT status, count(*) AS n FROM orders WHERE user_id = e.user_id GROUP BY status LOOP
+                            count_status := count_status || counted.status;
+                            count_state := count_state || coalesce(previous_state, '');
+                            count_delta := count_delta || -counted.n;
+                            count_status := count_status || counted.status;
+                            count_state := count_state || e.state;
+                            count_delta := count_delta || counted.n;
+                        END LOOP;
                     END IF;
                 ELSIF e.type = 'OrderCreated' THEN
                     CONTINUE WHEN e.order_id IS NULL OR e.user_id IS NULL OR e.amount_cents IS NULL OR e.description IS NULL;
@@ -87,7 +95,8 @@ extension PostgresOrdersProjection {
                     ON CONFLICT (order_id) DO NOTHING;
                     CONTINUE WHEN NOT FOUND;
                     count_status := count_status || 'payment_pending'::text;
-                    count_state := count_state || coalesce((SELECT state FROM users WHERE user_id = e.user_id), '');
+                    state_now := coalesce((SELECT state FROM users WHERE user_id = e.user_id), '');
+                    count_state := count_state || state_now;
                     count_delta := count_delta || 1::bigint;
                 ELSIF e.status IS NOT NULL THEN
                     CONTINUE WHEN e.order_id IS NULL;
@@ -95,9 +104,12 @@ extension PostgresOrdersProjection {
                     FROM orders LEFT JOIN users ON users.user_id = orders.user_id WHERE orders.order_id = e.order_id;
                     CONTINUE WHEN NOT FOUND;
                     UPDATE orders SET status = e.status, updated_at = e.recorded_at WHERE order_id = e.order_id;
-                    count_status := count_status || old_status || e.status;
-                    count_state := count_state || state_now || state_now;
-                    count_delta := count_delta || (-1)::bigint || 1::bigint;
+                    count_status := count_status || old_status;
+                    count_state := count_state || state_now;
+                    count_delta := count_delta || (-1)::bigint;
+                    count_status := count_status || e.status;
+                    count_state := count_state || state_now;
+                    count_delta := count_delta || 1::bigint;
                 END IF;
             END LOOP;
             INSERT INTO status_counts (status, user_state, n)
