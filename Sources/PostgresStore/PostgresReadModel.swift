@@ -81,6 +81,12 @@ public final class PostgresReadModel: @unchecked Sendable {
         session.onConnect = { [unowned self] session in try self.prepare(session) }
     }
 
+    /// The copy of `projector`'s model in `directory` (a `generation-<n>` directory), named
+    /// `<prefix>_<projector>_g<n>`: how a model opens from its `ProjectorDefinition` entry.
+    public convenience init(settings: StoreSettings, projector: String, directory: String, layout: Layout) throws {
+        try self.init(settings: settings, namespace: StoreNamespace(prefix: settings.prefix, projector: projector, directory: directory), layout: layout)
+    }
+
     // MARK: - The projection's calls
 
     /// The checkpoint, read from the server every time (never remembered), so that a server

@@ -16,7 +16,7 @@ import WireProtocol
 /// Text keys are `COLLATE "C"`, so ties and digests order bytewise as in SQLite. PostgreSQL
 /// text cannot hold a NUL character: an event with one in a field the model keeps fails with a
 /// `PostgresQueryError`, where the embedded model stores it.
-public final class PostgresOrdersProjection: Projection {
+public final class PostgresOrdersProjection: PostgresProjection {
     public let category: String? = nil
     public var queryNames: [String] { OrdersQueryRules.queryNames }
 
@@ -27,22 +27,12 @@ public final class PostgresOrdersProjection: Projection {
     ///
     /// - Throws: `PostgresURLError` or `ProjectorError` for a missing or malformed URL or directory name.
     public init(settings: StoreSettings, directory: String) throws {
-        model = try PostgresReadModel(
-            settings: settings, namespace: StoreNamespace(prefix: settings.prefix, projector: "orders", directory: directory),
-            layout: Self.layout)
-    }
-
-    public func checkpoint() throws -> Int64 { try model.checkpoint() }
-
-    public func apply(_ events: [RecordedEvent], through position: Int64) throws {
-        var batch = PostgresEventBatch(capacity: events.count * 192)
-        for event in events { Self.write(event, into: &batch) }
-        try model.apply(batch, through: position)
+        model = try PostgresReadModel(settings: settings, projector: "orders", directory: directory, layout: Self.layout)
     }
 
     /// Writes what `prism_apply_events` reads of one event: its type and time, and each field the
     /// model uses that has the type it needs. Events of other types are left out.
-    static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
+    public static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
         let status = OrdersEventFields.status(after: event.type)
         guard status != nil || ["UserRegistered", "UserAddressChanged", "OrderCreated"].contains(event.type),
             let data = OrdersEventFields(event)
@@ -61,16 +51,6 @@ public final class PostgresOrdersProjection: Projection {
         }
     }
 
-    public func reachedHead() throws { try model.createDeferredIndexes() }
-
-    public func reset() throws { try model.reset() }
-
     /// The embedded model's digest queries over the same tables: equal models digest alike.
     public func digest() throws -> String { try model.digest(OrdersProjection.digestQueries) }
-
-    public func close() throws { model.close() }
-
-    public func discard() throws { try model.discard() }
-
-    public var statistics: JSONValue? { model.statistics }
 }

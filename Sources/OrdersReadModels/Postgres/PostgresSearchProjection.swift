@@ -45,9 +45,7 @@ public final class PostgresSearchProjection: PostgresProjection {
     ///
     /// - Throws: `ProjectorError` when the URL is missing or invalid, or `directory` is not a generation's.
     public init(settings: StoreSettings, directory: String) throws {
-        model = try PostgresReadModel(
-            settings: settings, namespace: StoreNamespace(prefix: settings.prefix, projector: "search", directory: directory),
-            layout: Self.layout)
+        model = try PostgresReadModel(settings: settings, projector: "search", directory: directory, layout: Self.layout)
     }
 
     static let layout = PostgresReadModel.Layout(version: 1, tables: tables, functions: [applyEvents], deferredIndexes: [
