@@ -2,19 +2,15 @@ import JSON
 import PostgresNIO
 
 extension PostgresCell {
-    /// The value as JSON: NULL as `null`, integers as `int`, text as `string`, booleans, floats,
-    /// `jsonb` parsed. Other types throw (a model casts them in its SELECT).
-    public func jsonValue() throws -> JSONValue {
+    /// The value as JSON: NULL as `null`, integers as `int`, text as `string`, booleans, floats.
+    /// Other types throw (a digest's SELECT casts them).
+    private func jsonValue() throws -> JSONValue {
         guard bytes != nil else { return .null }
         switch dataType {
         case .int8, .int4, .int2: return .int(try decode(Int64.self))
         case .text, .varchar, .name, .bpchar: return .string(try decode(String.self))
         case .bool: return .bool(try decode(Bool.self))
         case .float8, .float4: return .double(try decode(Double.self))
-        case .jsonb, .json:
-            var buffer = try decode(ByteBuffer.self)
-            if dataType == .jsonb { buffer.moveReaderIndex(forwardBy: 1) }  // the format version
-            return try JSONParser.parse(Array(buffer.readableBytesView))
         default:
             throw PostgresQueryError(sqlState: "-----", message: "column \(columnName) has type \(dataType), which a read model cannot return (cast it)")
         }

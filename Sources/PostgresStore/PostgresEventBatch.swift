@@ -10,9 +10,8 @@ import PostgresNIO
 /// fields out in Swift (`append(_:)` with a closure); `append(event:)` writes the whole event
 /// with its stored data spliced in as it is (data that is not valid JSON then fails the batch).
 public struct PostgresEventBatch {
+    /// `[` and the objects so far, each after a `,` but the first; `]` is added on the wire.
     private var bytes: [UInt8] = [UInt8(ascii: "[")]
-    /// Objects written so far.
-    public private(set) var count = 0
 
     public init(capacity: Int = 4096) {
         bytes.reserveCapacity(capacity)
@@ -20,11 +19,10 @@ public struct PostgresEventBatch {
 
     /// Appends one object that `write` fills.
     public mutating func append(_ write: (inout JSONObjectWriter) -> Void) {
-        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        if bytes.count > 1 { bytes.append(UInt8(ascii: ",")) }
         var object = JSONObjectWriter(appendingTo: &bytes)
         write(&object)
         bytes = object.finish()
-        count += 1
     }
 
     /// Appends `{"position", "stream", "type", "recordedAt", "data"}`, the data spliced in unparsed.
@@ -38,23 +36,23 @@ public struct PostgresEventBatch {
         }
     }
 
-    /// The array's text.
-    public var json: [UInt8] { bytes + [UInt8(ascii: "]")] }
-
     /// The array as a `jsonb` parameter in binary format (a version byte, then the text), which
     /// the server parses once, with no `text` value and cast in between.
-    var parameter: JSONBParameter { JSONBParameter(json: json) }
+    var parameter: JSONBParameter { JSONBParameter(openArray: bytes) }
 }
 
-/// JSON text bound as `jsonb`.
+/// A JSON array bound as `jsonb`: written straight into the message, its closing `]` last (no
+/// copy of the batch to close it first).
 struct JSONBParameter: PostgresNonThrowingEncodable {
-    let json: [UInt8]
+    /// The array's text without its closing `]`.
+    let openArray: [UInt8]
 
     static var psqlType: PostgresDataType { .jsonb }
     static var psqlFormat: PostgresFormat { .binary }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
         byteBuffer.writeInteger(UInt8(1))  // jsonb's binary format version
-        byteBuffer.writeBytes(json)
+        byteBuffer.writeBytes(openArray)
+        byteBuffer.writeInteger(UInt8(ascii: "]"))
     }
 }

@@ -56,7 +56,7 @@ public final class PostgresReadModel: @unchecked Sendable {
 
     public let namespace: StoreNamespace
     public let layout: Layout
-    public let session: PostgresSession
+    private let session: PostgresSession
     private let logger: Logger
 
     /// The schema, e.g. `prism_orders_g1`.
@@ -140,7 +140,7 @@ public final class PostgresReadModel: @unchecked Sendable {
 
     /// Empties the model: the schema is dropped and created again, checkpoint 0.
     public func reset() throws {
-        try session.transaction(["DROP SCHEMA IF EXISTS \(quotedSchema) CASCADE"] + creation + layout.functions + [Self.applyBatchFunction])
+        try session.transaction(["DROP SCHEMA IF EXISTS \(quotedSchema) CASCADE"] + creation + functions)
     }
 
     /// Drops the schema (this copy was replaced or abandoned), if it is still ours, and closes.
@@ -191,19 +191,20 @@ public final class PostgresReadModel: @unchecked Sendable {
         try lock(session)
         switch try ownership(session) {
         case .missing:
-            try session.transaction(creation)
+            try session.transaction(creation + functions)
             logger.info("created the read model's schema", metadata: ["postgres.database": "\(session.url.database)"])
+            return
         case .foreign(let why):
             throw ReadModelStoreError(
                 "schema \(schema) in database \(session.url.database) belongs to something else (\(why)): "
                     + "choose another --store-prefix, or drop the schema if it is a leftover", disconnected: true)
         case .ours(let version) where version != layout.version:
             logger.notice("the read model's schema has layout \(version), this build writes \(layout.version): emptying it to rebuild from the log")
-            try session.transaction(["DROP SCHEMA \(quotedSchema) CASCADE"] + creation)
+            try session.transaction(["DROP SCHEMA \(quotedSchema) CASCADE"] + creation + functions)
         case .ours:
-            break
+            // A new build's functions replace the old ones.
+            try session.transaction(functions)
         }
-        try session.transaction(layout.functions + [Self.applyBatchFunction])
     }
 
     /// Takes the schema's session-level advisory lock, held while the connection lives.
@@ -230,6 +231,9 @@ public final class PostgresReadModel: @unchecked Sendable {
         guard projector == namespace.projector else { return .foreign("its prism_meta names the \(projector) projector") }
         return .ours(version: version)
     }
+
+    /// The model's functions and the batch statement's (`CREATE OR REPLACE`: run on every connection).
+    private var functions: [String] { layout.functions + [Self.applyBatchFunction] }
 
     /// The schema with its bookkeeping and the layout's tables.
     private var creation: [String] {

@@ -1,3 +1,5 @@
+import ProjectionRuntime
+
 /// Where a PostgreSQL read model lives: `postgres://user:password@host:port/database`.
 ///
 /// `postgresql://` is the same; the port defaults to 5432; user, password and database are
@@ -90,28 +92,15 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `host:port` (`[::1]:5432` for IPv6): what error messages name.
-    public var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var endpoint: String { ServerURL.endpoint(host: host, port: port) }
 
     /// The URL without its password, for logs and `stats`.
     public var description: String { "postgres://\(user)@\(endpoint)/\(database)" }
 
     /// `%XX` sequences decoded as UTF-8.
     private static func decode(_ part: Substring, _ name: String, in text: String) throws(PostgresURLError) -> String {
-        var bytes: [UInt8] = []
-        var index = part.utf8.startIndex
-        while index < part.utf8.endIndex {
-            let byte = part.utf8[index]
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                index = part.utf8.index(after: index)
-                continue
-            }
-            let digits = part.utf8[part.utf8.index(after: index)...].prefix(2)
-            guard digits.count == 2, let value = UInt8(String(decoding: digits, as: UTF8.self), radix: 16) else {
-                throw PostgresURLError(text, "has a bad percent-encoding in the \(name) (expected %XX with two hex digits)")
-            }
-            bytes.append(value)
-            index = part.utf8.index(index, offsetBy: 3)
+        guard let bytes = ServerURL.percentDecoded(part) else {
+            throw PostgresURLError(text, "has a bad percent-encoding in the \(name) (expected %XX with two hex digits)")
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw PostgresURLError(text, "has a \(name) that is not UTF-8 once percent-decoded")

@@ -23,7 +23,7 @@ struct ModelGenerations {
         let currentPath = (directory as NSString).appendingPathComponent(Self.currentFile)
         if let data = files.contents(atPath: currentPath) {
             let name = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard name.hasPrefix(Self.prefix), let generation = Int(name.dropFirst(Self.prefix.count)), generation > 0 else {
+            guard let generation = Self.generation(named: name) else {
                 throw ProjectorError("\(currentPath) names '\(name.prefix(64))', not a generation-<n> directory")
             }
             current = generation
@@ -42,6 +42,12 @@ struct ModelGenerations {
         where entry.hasPrefix(Self.prefix) && entry != Self.prefix + "\(current)" {
             try files.removeItem(atPath: (directory as NSString).appendingPathComponent(entry))
         }
+    }
+
+    /// The generation a `generation-<n>` directory name holds (n ≥ 1), or nil for another name.
+    static func generation(named name: String) -> Int? {
+        guard name.hasPrefix(prefix), let generation = Int(name.dropFirst(prefix.count)), generation > 0 else { return nil }
+        return generation
     }
 
     func path(_ generation: Int) -> String {

@@ -65,9 +65,6 @@ public final class Projector: @unchecked Sendable {
     private var storeRetry: (error: ReadModelStoreError, retryAt: Int64)?
     private var storeBackoff: StoreRetryBackoff
     private var storeFailures = 0
-    /// Whether `applied` is the store's checkpoint: false from a start with the store unreachable
-    /// until it answers (no feed is opened before, so nothing is applied).
-    private var checkpointKnown = false
     /// The copy being built beside the live one, if a rebuild is under way.
     private var rebuild: ShadowBuild?
     private var lastRebuild: JSONValue?
@@ -126,7 +123,6 @@ public final class Projector: @unchecked Sendable {
         }
         do {
             applied = try projection.checkpoint()
-            checkpointKnown = true
         } catch {
             guard let storeError = ReadModelStoreError.from(error) else {
                 throw ProjectorError("cannot open the \(configuration.name) read model: \(error)")
@@ -179,7 +175,9 @@ public final class Projector: @unchecked Sendable {
         do {
             while true {
                 if let retry = storeRetry, retry.retryAt <= monotonicNanoseconds() { try reconcileCheckpoint() }
-                if checkpointKnown, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
+                // No feed yet (the store has not answered since the start) or again (a rewind to the
+                // store's checkpoint): it opens once the store answers.
+                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
                 guard let feed else {
                     // The store has not answered yet: only queries (health, stats) are served.
                     var poller = Poller([querySocket])
@@ -300,14 +298,14 @@ public final class Projector: @unchecked Sendable {
             logger.notice("read model store answers again", metadata: ["error.previous": "\(retry.error)", "projector.checkpoint": "\(stored)"])
         }
         storeRetry = nil
-        guard !checkpointKnown || stored != applied else { return }
-        if checkpointKnown {
+        // Without a feed nothing was applied yet: the store's checkpoint is simply where to start.
+        guard stored != applied || feed == nil else { return }
+        if feed != nil {
             logger.notice(stored < applied ? "the store came back older than the projector: catching up from its checkpoint"
                                            : "the store had committed what it failed to acknowledge", metadata: [
                 "projector.checkpoint": "\(stored)", "projector.appliedBefore": "\(applied)",
             ])
         }
-        checkpointKnown = true
         applied = stored
         backlog = FeedBatch()
         backlogThrough = stored

@@ -66,8 +66,7 @@ public struct StoreNamespace: Sendable, Equatable {
     ///
     /// - Throws: `ProjectorError` when the directory's name is not `generation-<n>`.
     public init(prefix: String, projector: String, directory: String) throws {
-        let name = (directory as NSString).lastPathComponent
-        guard name.hasPrefix(ModelGenerations.prefix), let generation = Int(name.dropFirst(ModelGenerations.prefix.count)), generation > 0 else {
+        guard let generation = ModelGenerations.generation(named: (directory as NSString).lastPathComponent) else {
             throw ProjectorError("\(directory) is not a generation-<n> directory of a projector")
         }
         self.init(prefix: prefix, projector: projector, generation: generation)

@@ -6,7 +6,7 @@ public struct RedisCommand: Sendable, Equatable {
     private(set) var ends: [Int] = []
 
     public init(_ arguments: String...) {
-        for argument in arguments { append(argument) }
+        self.init(arguments)
     }
 
     public init(_ arguments: [String]) {
@@ -23,12 +23,6 @@ public struct RedisCommand: Sendable, Equatable {
         bytes.append(contentsOf: argument)
         ends.append(bytes.count)
     }
-
-    public mutating func append(_ argument: Int64) {
-        append(String(argument))
-    }
-
-    public var argumentCount: Int { ends.count }
 
     /// The command's name (its first argument), for messages.
     public var name: String {

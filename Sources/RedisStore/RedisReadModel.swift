@@ -37,14 +37,14 @@ import WireProtocol
 /// The model is written for a single Redis server, not a cluster: a batch's `MULTI`/`EXEC` spans
 /// keys of many hash slots.
 public final class RedisReadModel {
-    public let connection: RedisConnection
+    private let connection: RedisConnection
     public let namespace: StoreNamespace
     /// The namespace's key prefix, colon included.
     public let keyPrefix: String
     /// The key layout's version, stored in the meta key.
     public let schemaVersion: Int
     /// `appendfsync` as last read from the server (`stats`).
-    public private(set) var appendfsync: String?
+    private var appendfsync: String?
     /// How long the last `apply`'s round trip took, in ns (its `commit` lag stage).
     public private(set) var lastCommitNanoseconds: Int64 = 0
     private let logger: Logger
@@ -92,15 +92,28 @@ public final class RedisReadModel {
     public func key(_ name: String) -> String { keyPrefix + name }
 
     var metaKey: String { key("meta") }
-    /// Holds the checkpoint; `WATCH` it before reading what a batch needs, so that another
-    /// writer's batch in between makes `apply`'s `EXEC` fail rather than overwrite it.
-    public var checkpointKey: String { key("checkpoint") }
+    /// Holds the checkpoint; `readForBatch` `WATCH`es it, so that another writer's batch in
+    /// between makes `apply`'s `EXEC` fail rather than overwrite it.
+    var checkpointKey: String { key("checkpoint") }
 
     // MARK: - Batches
 
     /// The checkpoint in the server (never a remembered value), 0 for an empty namespace.
     public func checkpoint() throws -> Int64 {
-        let value = try connection.run(RedisCommand("GET", checkpointKey), idempotent: true)
+        try position(connection.run(RedisCommand("GET", checkpointKey), idempotent: true))
+    }
+
+    /// Starts a batch in one round trip: `WATCH`es the checkpoint, reads it and runs `reads` (what
+    /// the batch needs to know of the model), for `apply` to write with the next `EXEC`.
+    ///
+    /// - Returns: the checkpoint (events at or below it are in already) and the replies of `reads`.
+    public func readForBatch(_ reads: [RedisCommand]) throws -> (checkpoint: Int64, replies: [RedisValue]) {
+        let replies = try read([RedisCommand("WATCH", checkpointKey), RedisCommand("GET", checkpointKey)] + reads)
+        return (try position(replies[1]), Array(replies.dropFirst(2)))
+    }
+
+    /// A checkpoint's value: 0 when there is none.
+    private func position(_ value: RedisValue) throws -> Int64 {
         if value == .null { return 0 }
         guard let position = value.integer else { throw RedisError(command: "GET", message: "\(checkpointKey) holds \(value), not a position") }
         return position
@@ -155,7 +168,8 @@ public final class RedisReadModel {
     /// sorted; a list's or a sorted set's in their order).
     public func digest() throws -> String {
         var digest = Digest()
-        let keys = try namespaceKeys().filter { $0 != Array(metaKey.utf8) && $0 != Array(checkpointKey.utf8) }.sorted { $0.lexicographicallyPrecedes($1) }
+        let bookkeeping = [Array(metaKey.utf8), Array(checkpointKey.utf8)]
+        let keys = try namespaceKeys().filter { !bookkeeping.contains($0) }.sorted { $0.lexicographicallyPrecedes($1) }
         var start = 0
         while start < keys.count {
             let page = Array(keys[start..<min(start + Self.scanCount, keys.count)])
@@ -323,11 +337,13 @@ public final class RedisReadModel {
 
     /// What `stats` shows (`readModel`): the server, the prefix, whether connected, the last
     /// error, and the server's persistence (`aof_enabled` from `INFO persistence`, `appendfsync`).
-    /// Asks the server only when connected, so that `stats` never waits for a server that is down.
+    /// Asks the server only when connected, and never reconnects for it, so that `stats` never
+    /// waits for a server that is down.
     public var statistics: JSONValue {
         var aofEnabled: JSONValue = .null
         if connection.isConnected,
-            let replies = try? read([RedisCommand("INFO", "persistence"), RedisCommand("CONFIG", "GET", "appendfsync")])
+            let replies = try? connection.pipeline([RedisCommand("INFO", "persistence"), RedisCommand("CONFIG", "GET", "appendfsync")]),
+            replies.allSatisfy({ $0.errorMessage == nil })
         {
             let line = replies[0].text?.split(whereSeparator: \.isNewline).first { $0.hasPrefix("aof_enabled:") }
             aofEnabled = line.map { .bool($0.hasSuffix(":1")) } ?? .null

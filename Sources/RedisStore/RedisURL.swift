@@ -1,3 +1,5 @@
+import ProjectionRuntime
+
 /// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`.
 ///
 /// `user` and `password` may be percent-encoded (`%40` for `@`); an IPv6 host goes in brackets
@@ -87,7 +89,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `host:port`, as messages name the server.
-    public var endpoint: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var endpoint: String { ServerURL.endpoint(host: host, port: port) }
 
     /// The URL without its password (`redis://user:***@host:port/db`), safe to log.
     public var description: String {
@@ -96,22 +98,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func decode(_ text: Substring, what: String) throws(RedisURLError) -> String {
-        var bytes: [UInt8] = []
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%") {
-                let high = utf8.index(after: index)
-                guard high < utf8.endIndex, utf8.index(after: high) < utf8.endIndex,
-                    let value = UInt8(String(decoding: utf8[high...utf8.index(after: high)], as: UTF8.self), radix: 16)
-                else { throw RedisURLError("the Redis URL's \(what) has a bad percent escape (use %XX with two hex digits)") }
-                bytes.append(value)
-                index = utf8.index(high, offsetBy: 2)
-            } else {
-                bytes.append(byte)
-                index = utf8.index(after: index)
-            }
+        guard let bytes = ServerURL.percentDecoded(text) else {
+            throw RedisURLError("the Redis URL's \(what) has a bad percent escape (use %XX with two hex digits)")
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -91,7 +91,6 @@ import WireProtocol
                       _ events: [RecordedEvent], batches: [Int] = [3, 50, 1000]) throws -> any Projection {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let model = try definition.opener(for: settings)(directory)
-        if try model.checkpoint() > 0 { try model.reset() }
         // What the projector's feed would give it: its category's events.
         let wanted = events.filter { event in model.category.map { event.stream.hasPrefix($0 + "-") } ?? true }
         try applyInBatches(model, wanted, sizes: batches)
@@ -110,7 +109,6 @@ import WireProtocol
             let server = try PostgresServer()
             try body(StoreSettings(kind: .postgres, postgresURL: server.url(), prefix: "suite"))
         case .redis:
-            try FileManager.default.createDirectory(atPath: path + "/redis-server", withIntermediateDirectories: true)
             let server = try RedisServer(directory: path + "/redis-server")
             try body(StoreSettings(kind: .redis, redisURL: server.url, prefix: "suite"))
         }

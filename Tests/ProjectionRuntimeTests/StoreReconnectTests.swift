@@ -83,7 +83,8 @@ private final class SimulatedServer: @unchecked Sendable {
     private var saved: (counts: [String: Int64], checkpoint: Int64)?
     private var dropConnection = false
     private var _loseNextAcknowledgement = false
-    private(set) var lostAcknowledgements = 0
+    private var _lostAcknowledgements = 0
+    var lostAcknowledgements: Int { lock.withLock { _lostAcknowledgements } }
 
     var reachable: Bool {
         get { lock.withLock { _reachable } }
@@ -126,7 +127,7 @@ private final class SimulatedServer: @unchecked Sendable {
             checkpoint = position
             if _loseNextAcknowledgement {
                 _loseNextAcknowledgement = false
-                lostAcknowledgements += 1
+                _lostAcknowledgements += 1
                 throw ReadModelStoreError("sim:1 closed the connection before the reply", disconnected: true)
             }
         }

@@ -63,8 +63,8 @@ import Testing
             let server = try RedisServer(directory: directory)
             let model = try model(server)
             try model.apply([], through: 1)
-            _ = try model.read([RedisCommand("WATCH", model.checkpointKey), RedisCommand("GET", model.checkpointKey)])
-            try client(server).run(RedisCommand("SET", model.checkpointKey, "9"))
+            _ = try model.readForBatch([])
+            try client(server).run(RedisCommand("SET", model.key("checkpoint"), "9"))
             let error = storeError { try model.apply([push("a", to: model)], through: 2) }
             #expect(error?.disconnected == false)
             #expect(error?.message.contains("another client wrote prism:status:g1:checkpoint since it was watched") == true, "\(String(describing: error))")

@@ -17,6 +17,12 @@ public final class ManagedProcess: @unchecked Sendable {
     }
 
     /// Starts any executable (a script of the repository), logging under `name`.
+    /// `scripts/store-server` with `arguments` (`postgres|redis --dir D --port P …`): a throwaway
+    /// database server in the foreground, for `PostgresServer` and `RedisServer`.
+    public static func storeServer(_ arguments: [String], name: String, logDirectory: URL) throws -> ManagedProcess {
+        try ManagedProcess(executable: packageRoot.appendingPathComponent("scripts/store-server"), name: name, arguments, logDirectory: logDirectory)
+    }
+
     public init(executable: URL, name: String, _ arguments: [String], logDirectory: URL) throws {
         self.name = name
         self.arguments = arguments

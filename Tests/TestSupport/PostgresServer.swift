@@ -40,10 +40,8 @@ public final class PostgresServer: @unchecked Sendable {
     ///
     /// - Throws: `TestFailure` with the server's output when it exits or is not ready within 60 s.
     public func start() throws {
-        let script = ManagedProcess.packageRoot.appendingPathComponent("scripts/store-server")
-        let process = try ManagedProcess(
-            executable: script, name: "postgres",
-            ["postgres", "--dir", dataDirectory.path, "--port", String(port)], logDirectory: directory)
+        let process = try ManagedProcess.storeServer(
+            ["postgres", "--dir", dataDirectory.path, "--port", String(port)], name: "postgres", logDirectory: directory)
         self.process = process
         let ready = waitUntil(timeout: .seconds(60), interval: .milliseconds(20)) {
             guard process.isRunning else { return true }

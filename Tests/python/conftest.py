@@ -29,6 +29,13 @@ def bin_dir() -> Path:
     return Path(os.environ.get("PRISM_BIN_DIR") or REPO / ".build" / "debug")
 
 
+def require_binaries() -> Path:
+    """`bin_dir()`, failing the test at once (not after a timeout) when nothing is built there."""
+    if not (bin_dir() / "write-node").exists():
+        pytest.fail(f"{bin_dir()}/write-node does not exist: build it (swift build) or set PRISM_BIN_DIR")
+    return bin_dir()
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

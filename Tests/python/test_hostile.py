@@ -18,17 +18,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
 from hostile import bound  # noqa: E402
+from conftest import bin_dir, require_binaries  # noqa: E402
 
 SCALE = os.environ.get("PRISM_HOSTILE_SCALE", "suite")
 
 
-def bin_dir() -> Path:
-    return Path(os.environ.get("PRISM_BIN_DIR") or REPO / ".build" / "debug")
-
-
 def launched(tmp_path_factory, secure_mode: bool):
-    if not (bin_dir() / "write-node").exists():
-        pytest.fail(f"{bin_dir()}/write-node does not exist: build it (swift build) or set PRISM_BIN_DIR")
+    require_binaries()
     running = bound.start_system(bin_dir(), tmp_path_factory.mktemp("hostile"), secure_mode=secure_mode)
     try:
         yield running

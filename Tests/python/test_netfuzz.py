@@ -7,25 +7,19 @@ Binaries come from `$PRISM_BIN_DIR`, else `<repo>/.build/debug`.
 """
 
 import json
-import os
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import pytest
+from conftest import bin_dir, require_binaries
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def bin_dir() -> Path:
-    return Path(os.environ.get("PRISM_BIN_DIR") or REPO / ".build" / "debug")
-
-
 def test_twenty_thousand_fuzzed_messages_leave_the_system_whole(tmp_path):
-    if not (bin_dir() / "write-node").exists():
-        pytest.fail(f"{bin_dir()}/write-node does not exist: build it (swift build) or set PRISM_BIN_DIR")
+    require_binaries()
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "netfuzz"), "--frames", "20000", "--seconds", "120",
          "--bin-dir", str(bin_dir()), "--run-dir", str(tmp_path), "--seed", "20000"],

@@ -26,16 +26,13 @@ sys.path.insert(0, str(REPO / "scripts"))
 from lagexp import checks, stores, wire  # noqa: E402
 from lagexp.loadgen import Load  # noqa: E402
 from lagexp.system import Process, System, Topology, cleanup_all, free_port  # noqa: E402
+from conftest import bin_dir, require_binaries  # noqa: E402
 
 PROJECTORS = ["orders", "search", "status", "history"]
 DEADLINE_S = 60.0
 LOAD_SECONDS = float(os.environ.get("PRISM_REAL_STORES_SECONDS") or 4)
 LOAD_RATE = int(os.environ.get("PRISM_REAL_STORES_RATE") or 500)
 USERS = 200
-
-
-def bin_dir() -> Path:
-    return Path(os.environ.get("PRISM_BIN_DIR") or REPO / ".build" / "debug")
 
 
 @pytest.fixture
@@ -45,8 +42,7 @@ def start_system(tmp_path):
     started = []
 
     def start(projectors, store_list, extra=()):
-        if not (bin_dir() / "write-node").exists():
-            pytest.fail(f"{bin_dir()}/write-node does not exist: build it (swift build) or set PRISM_BIN_DIR")
+        require_binaries()
         (tmp_path / "logs").mkdir(exist_ok=True)
         servers = stores.Servers(stores.assign(projectors, store_list), tmp_path / "logs")
         started.append(servers.remove)

@@ -31,7 +31,7 @@ from lagexp import checks, system as lagsystem
 from . import bound
 from .attacks import tcp_address
 from .frames import FrameSource
-from .well_behaved import Rounds, WellBehavedClient
+from .well_behaved import WellBehavedClient
 
 SOCKETS_PER_ENDPOINT = 2
 SEND_RETRY_S = 5.0
@@ -165,7 +165,6 @@ def fuzz(bin_dir: Path, run_dir: Path, messages: int, seconds: float, seed: int)
         report["elapsedS"] = round(time.monotonic() - started, 1)
         report["sent"] = fuzzer.counts
         report["badReplies"] = fuzzer.bad_replies
-        after_rounds = Rounds()
         client.run(2.0)  # let what the fuzz run left queued drain: these are not counted
         after_rounds = client.run(2.0)
         client.close()

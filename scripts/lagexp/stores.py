@@ -68,15 +68,6 @@ def projector_args(kind: str, server_url: str | None, prefix: str = DEFAULT_PREF
     return ["--store", kind, f"--{kind}-url", server_url, "--store-prefix", prefix]
 
 
-def reachable_by_postgres(path: Path) -> bool:
-    """Whether PostgreSQL's user can reach `path` (store-server runs it as `postgres` when we are
-    root, and a directory under /root is not traversable by it)."""
-    if os.geteuid() != 0:
-        return True
-    probe = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(path)], capture_output=True)
-    return probe.returncode == 0
-
-
 class Server:
     """One throwaway server: `scripts/store-server KIND --dir D --port P` in the foreground.
 
@@ -102,13 +93,11 @@ class Server:
 
     def start(self, deadline_s: float = READY_DEADLINE_S) -> "Server":
         """Starts the server and waits until it answers (raises with its log tail if it does not)."""
+        from .wire import wait_until
         self.process.start()
-        deadline = time.monotonic() + deadline_s
-        while not self.ready():
-            if self.process.exited() or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.kind} store-server did not become ready on port {self.port}:\n"
-                                   f"{self.process.log_tail(30)}")
-            time.sleep(0.1)
+        if not wait_until(lambda: self.process.exited() or self.ready(), deadline_s, 0.1) or self.process.exited():
+            raise RuntimeError(f"{self.kind} store-server did not become ready on port {self.port}:\n"
+                               f"{self.process.log_tail(30)}")
         return self
 
     def ready(self) -> bool:
@@ -129,18 +118,28 @@ class Server:
         hold its shared memory and stop the restart): a crash, with no shutdown checkpoint."""
         if self.process.pid is None:
             return
-        for pid in _descendants(self.process.pid):
+        # Listed first, killed after the server: a postmaster still alive could start new backends.
+        children = _descendants(self.process.pid)
+        self.process.kill()
+        for pid in children:
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self.process.kill()
         _wait_port_free(self.port)
 
-    def stop(self) -> None:
-        """SIGTERM (a clean shutdown), then kill() after a bound."""
-        if self.process.pid is not None and self.process.stop() is None:
+    def stop(self, deadline_s: float = 30.0) -> None:
+        """A clean shutdown — PostgreSQL's fast one (SIGINT: its SIGTERM would wait for every
+        client to disconnect), Redis's SIGTERM — then kill() if it has not exited by the bound."""
+        if self.process.popen is None or self.process.exited():
+            self.process.stop()  # reaped already: only forgets it
+            return
+        self.process.signal(signal.SIGINT if self.kind == "postgres" else signal.SIGTERM)
+        try:
+            self.process.popen.wait(deadline_s)
+        except subprocess.TimeoutExpired:
             self.kill()
+        self.process.stop()
 
     def remove(self) -> None:
         self.stop()

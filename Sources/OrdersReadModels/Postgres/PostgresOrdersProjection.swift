@@ -32,18 +32,20 @@ public final class PostgresOrdersProjection: PostgresProjection {
 
     /// Writes what `prism_apply_events` reads of one event: its type and time, and each field the
     /// model uses that has the type it needs. Events of other types are left out.
+    /// The types the model applies besides the status changes.
+    private static let otherTypes: Set<String> = ["UserRegistered", "UserAddressChanged", "OrderCreated"]
+    /// The text fields the function reads, and their names in the batch.
+    private static let textFields: [(OrdersEventFields.Key, StaticString)] = [
+        (.userId, "user_id"), (.name, "name"), (.state, "state"), (.orderId, "order_id"), (.description, "description"),
+    ]
+
     public static func write(_ event: RecordedEvent, into batch: inout PostgresEventBatch) {
         let status = OrdersEventFields.status(after: event.type)
-        guard status != nil || ["UserRegistered", "UserAddressChanged", "OrderCreated"].contains(event.type),
-            let data = OrdersEventFields(event)
-        else { return }
+        guard status != nil || otherTypes.contains(event.type), let data = OrdersEventFields(event) else { return }
         batch.append { object in
             object.string("type", event.type)
             object.int("recorded_at", event.recordedAt)
-            let texts: [(OrdersEventFields.Key, StaticString)] = [
-                (.userId, "user_id"), (.name, "name"), (.state, "state"), (.orderId, "order_id"), (.description, "description"),
-            ]
-            for (key, name) in texts {
+            for (key, name) in textFields {
                 if let text = data.string(key) { object.string(name, text) }
             }
             if let amountCents = data.int(.amountCents) { object.int("amount_cents", amountCents) }

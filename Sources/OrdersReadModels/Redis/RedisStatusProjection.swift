@@ -78,37 +78,29 @@ public final class RedisStatusProjection: Projection {
         for (_, change) in changes where seen.insert(change.orderId).inserted { orderIds.append(change.orderId) }
         var fetch = RedisCommand("HMGET", ordersKey)
         for orderId in orderIds { fetch.append(orderId) }
-        // WATCH the checkpoint, which every batch writes: a second writer of this model makes EXEC fail.
-        let replies = try model.read([RedisCommand("WATCH", model.checkpointKey), RedisCommand("GET", model.checkpointKey), fetch])
-        let checkpoint = replies[1].integer ?? 0
+        let (checkpoint, replies) = try model.readForBatch([fetch])
         var entries: [String: StatusOrderEntry] = [:]
-        for (orderId, value) in zip(orderIds, replies[2].array ?? []) where value != .null {
+        for (orderId, value) in zip(orderIds, replies[0].array ?? []) where value != .null {
             entries[orderId] = try Self.entry(value, orderId)
         }
         // The embedded model's rule, applied to the fetched entries: events at or below the
         // checkpoint are already in (a batch sent again after a lost EXEC reply).
-        var changed: [String] = []
-        var created: [(userId: String, orderIds: [String])] = []
-        var createdIndex: [String: Int] = [:]
+        var changed: Set<String> = []
+        // Each user's new orders in creation order (one RPUSH per user: the users' order does not matter).
+        var created: [String: [String]] = [:]
         for (eventPosition, change) in changes where eventPosition > checkpoint {
             if entries[change.orderId] == nil {
-                let index = createdIndex[change.userId] ?? created.count
-                if index == created.count {
-                    created.append((change.userId, []))
-                    createdIndex[change.userId] = index
-                }
-                created[index].orderIds.append(change.orderId)
+                created[change.userId, default: []].append(change.orderId)
                 entries[change.orderId] = StatusOrderEntry(status: change.status, userId: change.userId)
             } else {
                 entries[change.orderId]!.status = change.status
             }
-            changed.append(change.orderId)
+            changed.insert(change.orderId)
         }
         var commands: [RedisCommand] = []
         if !changed.isEmpty {
             var store = RedisCommand("HSET", ordersKey)
-            var stored: Set<String> = []
-            for orderId in changed where stored.insert(orderId).inserted {
+            for orderId in changed {
                 let entry = entries[orderId]!
                 store.append(orderId)
                 store.append(String(entry.status.rawValue) + entry.userId)
