@@ -225,18 +225,19 @@ def run_once(args, rate: float, delay: float, run_id: str, results: Path) -> dic
             topo = netmode.layout(network, args.projectors, delay, args.jitter_ms, args.loss_percent, args.rate_kbit)
             exit_stack.enter_context(wire.in_namespace(network.namespace("client")))
             launch = lambda host, argv, **kw: network.popen(host, argv, **kw)  # noqa: E731
-        else:
-            topo, launch = Topology.local(args.projectors), local_launch
-        if args.keys_dir:
-            from .keys import ClientKeys
-            # The experiment's own queries (health, stats, digest) need only the reader role.
-            wire.secure(ClientKeys.load(args.keys_dir, "reader"), topo.server_keys())
         servers = None
         if args.stores:
             (run_dir / "logs").mkdir(parents=True, exist_ok=True)
             servers = stores.Servers(stores.assign(args.projectors, args.stores), run_dir / "logs")
             exit_stack.callback(servers.remove)  # after the system stops (callbacks run last first)
             servers.start()
+        if network is None:
+            # Ports picked once the servers hold theirs: a free port picked before might be one of them.
+            topo, launch = Topology.local(args.projectors), local_launch
+        if args.keys_dir:
+            from .keys import ClientKeys
+            # The experiment's own queries (health, stats, digest) need only the reader role.
+            wire.secure(ClientKeys.load(args.keys_dir, "reader"), topo.server_keys())
         system = System(args.procfile, args.bin_dir, run_dir, topo, args.projectors, launch, keys_dir=args.keys_dir,
                         servers=servers)
         exit_stack.callback(system.stop)
