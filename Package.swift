@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "HTTPEndpoint", targets: ["HTTPEndpoint"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
         .executable(name: "search-projector", targets: ["search-projector"]),
@@ -129,6 +130,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // STUB until the lead's HTTPEndpoint lands on main: the same contract, deleted at the merge.
+        .target(
+            name: "HTTPEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
         .target(
             name: "SecurityOptions",
@@ -178,7 +190,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
