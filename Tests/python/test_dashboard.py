@@ -6,6 +6,7 @@
   live again after its restart, with both faults listed; a screenshot is saved.
 - With a plain HTTP client: the server-sent events arrive several times a second and parse as
   JSON; unknown paths get 404; the dashboard keeps serving while every process is down.
+- In secure mode it reads every process with the `reader` key; a key that is not there is named.
 
 Screenshots go to $PRISM_DASHBOARD_RESULTS (default <repo>/results/dashboard/, outside git);
 docs/images/dashboard.png is a copy of one.
@@ -25,6 +26,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
+from lagexp import keys, wire  # noqa: E402
 from lagexp.loadgen import Load  # noqa: E402
 from lagexp.system import System, Topology, _registry, cleanup_all, free_port, stop_popen  # noqa: E402
 from conftest import bin_dir, require_binaries  # noqa: E402
@@ -237,3 +239,27 @@ def test_event_stream_paths_and_everything_down(tmp_path, cleanup, write_node):
     last = dashboard.events(3)[-1]
     assert last[0] == "update" and {p["state"] for p in last[1]["processes"]} == {"down"}
     assert dashboard.popen.poll() is None
+
+
+def test_secure_mode_reads_with_the_reader_key(tmp_path, cleanup):
+    require_binaries()
+    keys_dir = tmp_path / "keys"
+    keys.generate_system(bin_dir() / "prism", keys_dir)
+    topology = Topology.local(["status"])
+    # The harness's own health polls speak CURVE too, until the end of this test.
+    wire.secure(keys.ClientKeys.load(keys_dir, "reader"), topology.server_keys())
+    cleanup(lambda: wire.secure(None, {}))
+    system = System(REPO / "Procfile", bin_dir(), tmp_path, topology, ["status"], keys_dir=keys_dir)
+    cleanup(system.stop)
+    system.start()
+
+    dashboard = Dashboard(tmp_path / "dashboard.log", topology.command, topology.query, ["--keys", str(keys_dir)])
+    cleanup(dashboard.stop)
+    poll(lambda: {p["name"]: p["state"] for p in (json.loads(dashboard.get("/state")[2])["latest"] or {}).get("processes", [])}
+         == {"write-node": "serving", "status": "live"}, "both processes read over CURVE with the reader key")
+
+    missing = subprocess.run([str(bin_dir() / "prism"), "dashboard", "--listen", "127.0.0.1:0", "--keys", str(keys_dir),
+                              "--identity", "nobody", "--command-endpoint", topology.command],
+                             capture_output=True, text=True, timeout=DEADLINE_S)
+    assert missing.returncode != 0
+    assert "nobody" in missing.stderr, missing.stderr
