@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "HTTPEndpoint", targets: ["HTTPEndpoint"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
         .executable(name: "search-projector", targets: ["search-projector"]),
@@ -129,6 +130,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The metrics scrape and the dashboard: GET routes and server-sent events over NIO's HTTP/1.1.
+        .target(
+            name: "HTTPEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
         .target(
             name: "SecurityOptions",
@@ -224,6 +237,7 @@ let package = Package(
             dependencies: ["EventStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecurityTests",
