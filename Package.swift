@@ -77,7 +77,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Subscription",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -151,7 +155,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions",
+                "ProjectionRuntime", "WireProtocol", "JSON", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
