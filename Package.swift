@@ -77,7 +77,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Subscription",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -130,13 +134,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // STUB until the lead's HTTPEndpoint lands on main: the same contract, deleted at the merge.
+        // The metrics scrape and the dashboard: GET routes and server-sent events over NIO's HTTP/1.1.
         .target(
             name: "HTTPEndpoint",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -150,7 +155,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions",
+                "ProjectionRuntime", "WireProtocol", "JSON", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -236,6 +241,7 @@ let package = Package(
             dependencies: ["EventStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecurityTests",

@@ -1,124 +1,131 @@
-// STUB: the contract of the lead's HTTPEndpoint (PREAMBLE.md), enough to build and test the
-// dashboard against until the real module is merged from main; then this file goes.
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-public struct HTTPAddress: Sendable {
-    public let host: String
-    public let port: Int
-
-    public struct ParseError: Error, Sendable, CustomStringConvertible {
-        public var description: String
-    }
-
-    public init(parsing text: String) throws {
-        if let port = Int(text) {
-            host = "127.0.0.1"
-            self.port = port
-            return
-        }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-            throw ParseError(description: "expected port, host:port or [v6]:port, got \(text)")
-        }
-        let name = text[..<colon]
-        host = String(name.hasPrefix("[") && name.hasSuffix("]") ? name.dropFirst().dropLast() : name)
-        self.port = port
-    }
-}
-
-public struct HTTPResponse: Sendable {
-    public var status: Int
-    public var contentType: String
-    public var body: [UInt8]
-
-    public init(status: Int = 200, contentType: String, body: [UInt8]) {
-        self.status = status
-        self.contentType = contentType
-        self.body = body
-    }
-}
-
-public enum HTTPRoute: Sendable {
-    case get(@Sendable () -> HTTPResponse)
-    case eventStream(@Sendable (EventStreamClient) -> Void)
-}
-
-public final class EventStreamClient: Sendable {
-    private let channel: any Channel
-
-    init(channel: any Channel) { self.channel = channel }
-
-    public var isOpen: Bool { channel.isActive }
-
-    @discardableResult
-    public func send(event: String? = nil, data: String) -> Bool {
-        guard channel.isActive else { return false }
-        var text = event.map { "event: \($0)\n" } ?? ""
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) { text += "data: \(line)\n" }
-        text += "\n"
-        let buffer = channel.allocator.buffer(string: text)
-        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer)), promise: nil)
-        return true
-    }
-}
-
+/// A small HTTP/1.1 server for the metrics scrape and the dashboard: a fixed set of GET paths.
+///
+/// Over swift-nio's HTTP/1.1 codec rather than a framework: swift-nio is already compiled for
+/// the PostgreSQL client, so this adds no dependency and no build time, and two kinds of route
+/// (a whole response, an event stream) are all Prism serves. One event-loop thread of its own,
+/// so a slow scrape never runs on a process's hot threads. Malformed requests and headers over
+/// NIO's 80 KiB get `400` and lose their connection; everyone else keeps being served.
 public final class HTTPEndpoint: Sendable {
+    /// The bound address (with the real port when 0 was asked for).
+    public let address: HTTPAddress
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
 
+    /// Binds now; throws `HTTPEndpointError` naming the address when it cannot.
     public init(address: HTTPAddress, routes: [String: HTTPRoute]) throws {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        channel = try ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(RouteHandler(routes: routes))
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: HTTPEndpoint.idleTimeout))
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(RequestHandler(routes: routes))
                 }
             }
-            .bind(host: address.host, port: address.port).wait()
+        do {
+            channel = try bootstrap.bind(host: address.host, port: address.port).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw HTTPEndpointError(address: address, cause: "\(error)")
+        }
+        self.group = group
+        self.address = HTTPAddress(host: address.host, port: channel.localAddress?.port ?? address.port)
     }
 
-    public var port: Int { channel.localAddress?.port ?? 0 }
+    /// A connection that neither sends nor receives for this long is closed, so idle or stalled
+    /// clients cannot pile up; an event stream sends at least once a second and stays.
+    static let idleTimeout = TimeAmount.seconds(60)
 
+    /// The bound port.
+    public var port: Int { address.port }
+
+    /// Stops listening and closes every connection, event streams included.
     public func close() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()
     }
 }
 
-private final class RouteHandler: ChannelInboundHandler, Sendable {
+public struct HTTPEndpointError: Error, CustomStringConvertible {
+    public let address: HTTPAddress
+    public let cause: String
+
+    public var description: String { "cannot listen for HTTP on \(address): \(cause)" }
+}
+
+/// Answers one connection's requests from the route table.
+private final class RequestHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
-    let routes: [String: HTTPRoute]
 
-    init(routes: [String: HTTPRoute]) { self.routes = routes }
+    private let routes: [String: HTTPRoute]
+    private var request: HTTPRequestHead?
+
+    init(routes: [String: HTTPRoute]) {
+        self.routes = routes
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(let request) = unwrapInboundIn(data) else { return }
-        let path = String(request.uri.split(separator: "?", maxSplits: 1).first ?? "")
-        guard request.method == .GET else { return respond(context, HTTPResponse(status: 405, contentType: "text/plain", body: Array("method not allowed\n".utf8))) }
-        switch routes[path] {
-        case nil:
-            respond(context, HTTPResponse(status: 404, contentType: "text/plain", body: Array("not found\n".utf8)))
-        case .get(let answer):
-            respond(context, answer())
-        case .eventStream(let accept):
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "text/event-stream")
-            headers.add(name: "Cache-Control", value: "no-cache")
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
-            accept(EventStreamClient(channel: context.channel))
+        switch unwrapInboundIn(data) {
+        case .head(let head): request = head
+        case .body: break  // GET only: a body is read past, never kept
+        case .end:
+            guard let head = request else { return }
+            request = nil
+            respond(to: head, context: context)
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ response: HTTPResponse) {
+    /// A request NIO could not parse (it has already answered `400`), or a broken connection:
+    /// that connection alone is closed.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? "/"
+        guard let route = routes[path] else {
+            return send(.text("no such path: \(path)\n", status: 404), for: head, context: context)
+        }
+        guard head.method == .GET || head.method == .HEAD else {
+            return send(.text("only GET is served\n", status: 405), for: head, context: context)
+        }
+        switch route {
+        case .get(let answer):
+            send(answer(), for: head, context: context)
+        case .eventStream(let follow):
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "text/event-stream")
+            headers.add(name: "Cache-Control", value: "no-cache")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: ": stream\n\n")))), promise: nil)
+            follow(EventStreamClient(channel: context.channel))
+        }
+    }
+
+    private func send(_ response: HTTPResponse, for head: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        let status = HTTPResponseStatus(statusCode: response.status)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: response.body)))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.whenComplete { [channel = context.channel] _ in channel.close(promise: nil) } }
     }
 }

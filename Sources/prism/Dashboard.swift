@@ -46,7 +46,7 @@ extension Prism {
 
         func run() throws {
             let address: HTTPAddress
-            do { address = try HTTPAddress(parsing: listen) } catch { throw CLIError("--listen \(listen): \(error)") }
+            do { address = try HTTPAddress(parsing: listen) } catch { throw CLIError("--listen: \(error)") }
             let server: DashboardServer
             do {
                 server = try DashboardServer(
@@ -54,14 +54,15 @@ extension Prism {
                           names: ["write-node"] + system.projectorTargets().map(\.name),
                           listen: address, intervalMs: intervalMs, timeoutMs: timeoutMs, windowSeconds: windowSeconds),
                     context: try Context())
-            } catch let error as CLIError {
-                throw error
-            } catch {
-                throw CLIError("cannot serve the dashboard on \(listen): \(error)")
+            } catch let error as HTTPEndpointError {
+                throw CLIError("\(error) (--listen)")
             }
             server.start()
-            let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-            print("prism dashboard: http://\(host):\(server.port)/")
+            print("prism dashboard: http://\(server.address)/")
+            if !address.isLoopback {
+                FileHandle.standardError.write(Data(("prism dashboard: listening on \(server.address), not loopback: anyone who can reach it"
+                    + " sees every process's positions, states and errors, with no authentication (docs/DASHBOARD.md)\n").utf8))
+            }
             fflush(nil)  // all streams: a script reading the pipe learns the port now
             // Nothing to flush or close in order: SIGINT and SIGTERM end the process as they are.
             dispatchMain()

@@ -27,7 +27,8 @@ final class DashboardServer: @unchecked Sendable {
     private var history: DashboardHistory
     private var latest: JSONValue = .null
     private var clients: [EventStreamClient] = []
-    private var endpoint: HTTPEndpoint?
+    // Set last in `init` (its routes capture `self`), then never nil.
+    private var endpoint: HTTPEndpoint!
 
     init(_ configuration: Configuration, context: Context) throws {
         collector = DashboardCollector(servers: configuration.servers, context: context, intervalMs: configuration.intervalMs,
@@ -44,8 +45,8 @@ final class DashboardServer: @unchecked Sendable {
         ])
     }
 
-    /// The port the page is served on (the configured one, or the one picked for port 0).
-    var port: Int { endpoint?.port ?? 0 }
+    /// Where the page is served (with the port picked when the configuration asked for port 0).
+    var address: HTTPAddress { endpoint.address }
 
     /// Starts polling and publishing; returns at once.
     func start() {
