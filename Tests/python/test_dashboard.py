@@ -7,6 +7,7 @@
 - With a plain HTTP client: the server-sent events arrive several times a second and parse as
   JSON; unknown paths get 404; the dashboard keeps serving while every process is down.
 - In secure mode it reads every process with the `reader` key; a key that is not there is named.
+  A hung (SIGSTOPped) projector shows as down while the others' updates keep coming.
 
 Screenshots go to $PRISM_DASHBOARD_RESULTS (default <repo>/results/dashboard/, outside git);
 docs/images/dashboard.png is a copy of one.
@@ -16,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -241,7 +243,7 @@ def test_event_stream_paths_and_everything_down(tmp_path, cleanup, write_node):
     assert dashboard.popen.poll() is None
 
 
-def test_secure_mode_reads_with_the_reader_key(tmp_path, cleanup):
+def test_secure_mode_and_a_hung_process(tmp_path, cleanup):
     require_binaries()
     keys_dir = tmp_path / "keys"
     keys.generate_system(bin_dir() / "prism", keys_dir)
@@ -257,6 +259,19 @@ def test_secure_mode_reads_with_the_reader_key(tmp_path, cleanup):
     cleanup(dashboard.stop)
     poll(lambda: {p["name"]: p["state"] for p in (json.loads(dashboard.get("/state")[2])["latest"] or {}).get("processes", [])}
          == {"write-node": "serving", "status": "live"}, "both processes read over CURVE with the reader key")
+
+    # A hung projector (SIGSTOP: its port still accepts, nothing answers) is down after the
+    # timeout, and the updates keep coming meanwhile: each process is polled on its own.
+    system.processes["status"].signal(signal.SIGSTOP)
+    cleanup(lambda: system.processes["status"].signal(signal.SIGCONT))
+    updates = [data for name, data in dashboard.events(12) if name == "update"]
+    gaps = [later["time"] - earlier["time"] for earlier, later in zip(updates, updates[1:])]
+    assert max(gaps) < 1000, gaps
+    poll(lambda: {p["name"]: p["state"] for p in json.loads(dashboard.get("/state")[2])["latest"]["processes"]}
+         == {"write-node": "serving", "status": "down"}, "the hung projector shown down, the write node serving")
+    system.processes["status"].signal(signal.SIGCONT)
+    poll(lambda: {p["name"]: p["state"] for p in json.loads(dashboard.get("/state")[2])["latest"]["processes"]}
+         == {"write-node": "serving", "status": "live"}, "the projector live again once it runs")
 
     missing = subprocess.run([str(bin_dir() / "prism"), "dashboard", "--listen", "127.0.0.1:0", "--keys", str(keys_dir),
                               "--identity", "nobody", "--command-endpoint", topology.command],
