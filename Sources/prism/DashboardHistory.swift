@@ -29,8 +29,10 @@ struct DashboardHistory {
     /// second) and the faults found since the previous update.
     mutating func record(_ readings: [DashboardCollector.Reading], now: Int64) -> JSONValue {
         let writeNode = readings[0]
-        // The write node's own head; while it is down, the highest any projector has seen.
-        let head = writeNode.position ?? readings.dropFirst().compactMap(\.head).max()
+        // The freshest head the write node gave (its own row's, or one a projector's thread asked
+        // for since); while it is down, the highest any projector has seen.
+        let head = writeNode.position.map { max($0, readings.compactMap(\.writeNodeHead).max() ?? $0) }
+            ?? readings.dropFirst().compactMap(\.head).max()
         var processes: [JSONValue] = []
         var newFaults: [JSONValue] = []
         for (index, reading) in readings.enumerated() {
@@ -40,7 +42,7 @@ struct DashboardHistory {
             process["position"] = reading.position.map { .int($0) } ?? .null
             process["lastPosition"] = reading.lastPosition.map { .int($0) } ?? .null
             if index > 0 {
-                if let applied = reading.position, let head { process["behind"] = .int(max(0, head - applied)) } else { process["behind"] = .null }
+                process["behind"] = Self.behind(reading, head: head).map { .int($0) } ?? .null
                 process["eventsApplied"] = reading.eventsApplied.map { .int($0) } ?? .null
                 process["lagP50Us"] = reading.lagP50.map { .int($0) } ?? .null
                 process["lagP99Us"] = reading.lagP99.map { .int($0) } ?? .null
@@ -88,10 +90,8 @@ struct DashboardHistory {
         var p50: [String: JSONValue] = [:], p99: [String: JSONValue] = [:]
         for (index, reading) in readings.enumerated().dropFirst() {
             let name = names[index]
-            if let position = reading.position {
-                applied[name] = .int(position)
-                if let head { behind[name] = .int(max(0, head - position)) }
-            }
+            if let position = reading.position { applied[name] = .int(position) }
+            if let events = Self.behind(reading, head: head) { behind[name] = .int(events) }
             // Each lag interval once: a reading not refreshed since the last point adds nothing.
             if reading.lagSerial != lagSerials[index] {
                 lagSerials[index] = reading.lagSerial
@@ -101,6 +101,13 @@ struct DashboardHistory {
         }
         return .object(["time": .int(now), "head": head.map { .int($0) } ?? .null, "applied": .object(applied),
                         "behind": .object(behind), "lagP50Us": .object(p50), "lagP99Us": .object(p99)])
+    }
+
+    /// Events between a projector's applied position and the write node's head read just after it
+    /// (else the latest head known).
+    private static func behind(_ reading: DashboardCollector.Reading, head: Int64?) -> Int64? {
+        guard let applied = reading.position, let head = reading.writeNodeHead ?? head else { return nil }
+        return max(0, head - applied)
     }
 
     private mutating func trim(now: Int64) {

@@ -196,7 +196,9 @@ function drawChart(canvas, series, { log = false, format = count } = {}) {
   g.textBaseline = "top";
   const stepMs = [10, 15, 30, 60, 120, 300, 600, 1800, 3600].map(s => s * 1000).find(step => span / step <= 6) || 7200000;
   for (let ago = 0; ago <= span; ago += stepMs) {
-    g.fillText(ago === 0 ? "now" : `-${ago >= 60000 ? ago / 60000 + "m" : ago / 1000 + "s"}`, x(t1 - ago), top + plotH + 5);
+    const minutes = Math.floor(ago / 60000), seconds = ago / 1000 % 60;
+    const label = ago === 0 ? "now" : "-" + (minutes ? minutes + "m" : "") + (seconds ? seconds + "s" : "");
+    g.fillText(label, x(t1 - ago), top + plotH + 5);
   }
   // Fault markers: a dashed line each, the label beside it, a row lower when it would overlap the previous one.
   const labels = [];
