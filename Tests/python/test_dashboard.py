@@ -8,6 +8,7 @@
   JSON; unknown paths get 404; the dashboard keeps serving while every process is down.
 - In secure mode it reads every process with the `reader` key; a key that is not there is named.
   A hung (SIGSTOPped) projector shows as down while the others' updates keep coming.
+- A projection that throws shows `failed`, with its error, as a fault.
 
 Screenshots go to $PRISM_DASHBOARD_RESULTS (default <repo>/results/dashboard/, outside git);
 docs/images/dashboard.png is a copy of one.
@@ -278,3 +279,36 @@ def test_secure_mode_and_a_hung_process(tmp_path, cleanup):
                              capture_output=True, text=True, timeout=DEADLINE_S)
     assert missing.returncode != 0
     assert "nobody" in missing.stderr, missing.stderr
+
+
+def test_a_failed_projector(tmp_path, cleanup, write_node):
+    """A projection that throws shows `failed` with its error, as a fault; the write node stays serving."""
+    require_binaries()
+    query = f"tcp://127.0.0.1:{free_port()}"
+    with open(tmp_path / "faulty.log", "wb") as log:
+        faulty = subprocess.Popen([str(bin_dir() / "faulty-projector"), "--data-dir", str(tmp_path / "faulty"),
+                                   "--query-endpoint", query, "--publish-endpoint", write_node.publish,
+                                   "--catch-up-endpoint", write_node.catch_up],
+                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    _registry.add(faulty)
+    cleanup(lambda: stop_popen(faulty))
+    dashboard = Dashboard(tmp_path / "dashboard.log", write_node.command, {"faulty": query})
+    cleanup(dashboard.stop)
+
+    def states():
+        latest = json.loads(dashboard.get("/state")[2])["latest"] or {}
+        return {p["name"]: p for p in latest.get("processes", [])}
+
+    poll(lambda: states().get("faulty", {}).get("state") == "live", "the faulty projector live")
+    for index, kind in enumerate(["NoteAdded", "Poison"]):
+        reply = write_node.request({"append": {"stream": "note-1", "expectedVersion": "any", "events": [
+            {"id": f"00000000-0000-4000-8000-00000000000{index}", "type": kind, "data": {}}]}})
+        assert reply["ok"], reply
+    failed = poll(lambda: (lambda p: p if p.get("state") == "failed" else None)(states().get("faulty", {})),
+                  "the projector shown failed")
+    assert "deliberate fault" in failed["error"], failed
+    assert failed["position"] == 1 and failed["behind"] == 1, failed
+    assert states()["write-node"]["state"] == "serving"
+    faults = json.loads(dashboard.get("/state")[2])["faults"]
+    # (Before it: down → live, if the dashboard polled before the projector had bound its port.)
+    assert (faults[-1]["process"], faults[-1]["previous"], faults[-1]["state"]) == ("faulty", "live", "failed"), faults
