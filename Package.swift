@@ -273,6 +273,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "OutboxRelayTests",
+            dependencies: [
+                "OutboxRelay", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Security", "TestSupport"],
             swiftSettings: swiftSettings
