@@ -275,7 +275,7 @@ let package = Package(
         .testTarget(
             name: "OutboxRelayTests",
             dependencies: [
-                "OutboxRelay", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport",
+                "OutboxRelay", "PostgresStore", "WireProtocol", "ZeroMQ", "Security", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
