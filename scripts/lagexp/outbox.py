@@ -41,7 +41,7 @@ def relay_argv(binary: Path | str, mode: str, url: str, endpoints: dict[str, str
     return argv + list(extra)
 
 
-def procfile_text(source: Path, mode: str, port: int, directory: str, secure: bool = False) -> str:
+def procfile_text(source: Path, mode: str, port: int, directory: str) -> str:
     """`source`'s lines (the Procfile, or the one `--stores` generated) with the app's PostgreSQL
     and the relay. A `postgres` line already there (`--stores postgres`, same port) is the app's
     server too, switched to wal_level=logical for CDC; else one is added first."""
@@ -61,7 +61,9 @@ def procfile_text(source: Path, mode: str, port: int, directory: str, secure: bo
     # The relay waits for the server and installs the schema first (idempotent), so one Procfile
     # run brings up a working app; honcho ends the whole run when any line exits, so no line may
     # be a one-shot step of its own.
-    relay = relay_argv(f".build/release/{RELAY}", mode, url, extra=["--identity", "writer"] if secure else [])
+    # In secure mode the relay reads PRISM_KEYS like every process, and is its own key `outbox-relay`,
+    # authorized with the `writer` role (keys.SYSTEM_KEYS).
+    relay = relay_argv(f".build/release/{RELAY}", mode, url)
     install = ["python3", str(DRIVER.relative_to(REPO)), "--url", url, "install",
                "--outbox", "on" if mode == "outbox" else "off", "--wait", str(SERVER_WAIT_S)]
     lines.append(f"relay: {shlex.join(install)} && exec {shlex.join(relay)}")
@@ -144,9 +146,8 @@ def main(argv: list[str]) -> int:
     generate.add_argument("--mode", choices=MODES, required=True)
     generate.add_argument("--postgres-port", type=int, required=True)
     generate.add_argument("--postgres-dir", required=True)
-    generate.add_argument("--secure", action="store_true", help="the relay connects with the `writer` key")
     args = parser.parse_args(argv)
-    sys.stdout.write(procfile_text(args.source, args.mode, args.postgres_port, args.postgres_dir, args.secure))
+    sys.stdout.write(procfile_text(args.source, args.mode, args.postgres_port, args.postgres_dir))
     return 0
 
 
