@@ -131,6 +131,14 @@ class Deployment:
             raise RuntimeError(f"positionOf {outbox_id}: {reply}")
         return int(reply["result"]["position"])
 
+    def wait_head(self, head: int, deadline_s: float = 60.0) -> int:
+        """The write node's head once it reached `head`; raises with the relay's log tail after `deadline_s`."""
+        endpoint = self.system.topology.command
+        if not wire.wait_until(lambda: (wire.writer_head(endpoint) or 0) >= head, deadline_s, 0.05):
+            raise RuntimeError(f"the log did not reach {head} within {deadline_s:.0f} s (head {wire.writer_head(endpoint)}):\n"
+                               f"{self.relay.log_tail()}")
+        return wire.writer_head(endpoint)
+
     def stop(self) -> None:
         """The relay first (its source is the app's database), then the system, then the server."""
         self.relay.stop()
