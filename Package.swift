@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
         .executable(name: "search-projector", targets: ["search-projector"]),
@@ -30,6 +31,7 @@ let package = Package(
         .executable(name: "history-projector", targets: ["history-projector"]),
         .executable(name: "prism", targets: ["prism"]),
         .executable(name: "prism-store", targets: ["prism-store"]),
+        .executable(name: "outbox-relay", targets: ["outbox-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -128,6 +130,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // An application's PostgreSQL changes (a transactional outbox, or CDC) appended to the write
+        // node with exact expected versions; PostgresSession is its PostgreSQL client.
+        .target(
+            name: "OutboxRelay",
+            dependencies: [
+                "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
         .target(
@@ -181,6 +194,15 @@ let package = Package(
                 "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "outbox-relay",
+            dependencies: [
+                "OutboxRelay", "CommandLineSupport", "SecurityOptions", "PostgresStore", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
