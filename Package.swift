@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "HTTPEndpoint", targets: ["HTTPEndpoint"]),
         .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
@@ -78,7 +79,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Subscription",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -142,6 +147,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The metrics scrape and the dashboard: GET routes and server-sent events over NIO's HTTP/1.1.
+        .target(
+            name: "HTTPEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
         .target(
             name: "SecurityOptions",
@@ -151,7 +168,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions",
+                "ProjectionRuntime", "WireProtocol", "JSON", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -246,6 +263,7 @@ let package = Package(
             dependencies: ["EventStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"], swiftSettings: swiftSettings),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecurityTests",

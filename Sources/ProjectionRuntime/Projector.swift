@@ -171,7 +171,7 @@ public final class Projector: @unchecked Sendable {
                 if let retry = storeRetry, retry.retryAt <= monotonicNanoseconds() { try reconcileCheckpoint() }
                 // No feed yet (the store has not answered since the start) or again (a rewind to the
                 // store's checkpoint): it opens once the store answers.
-                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
+                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(logger: logger), after: applied) }
                 guard let feed else {
                     // The store has not answered yet: only queries (health, stats) are served.
                     var poller = Poller([querySocket])
@@ -343,13 +343,15 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: - Rebuild
 
-    private func feedConfiguration() -> EventFeed.Configuration {
+    /// - Parameter logger: the live feed's recoveries are logged; a rebuild's feed is quiet.
+    private func feedConfiguration(logger: Logger? = nil) -> EventFeed.Configuration {
         var feedConfiguration = EventFeed.Configuration(
             publishEndpoint: configuration.publishEndpoint, catchUpEndpoint: configuration.catchUpEndpoint,
             category: projection.category)
         feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
         feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
         feedConfiguration.curve = configuration.writeNodeKeys
+        feedConfiguration.logger = logger
         return feedConfiguration
     }
 
