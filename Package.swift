@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
         .executable(name: "search-projector", targets: ["search-projector"]),
@@ -125,6 +126,17 @@ let package = Package(
                 "ProjectionRuntime", "PostgresStore", "RedisStore", "WireProtocol", "EventStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // An application's PostgreSQL changes (a transactional outbox, or CDC) appended to the write
+        // node with exact expected versions; PostgresSession is its PostgreSQL client.
+        .target(
+            name: "OutboxRelay",
+            dependencies: [
+                "JSON", "EventModel", "OrdersDomain", "PostgresStore", "ProjectionRuntime", "CSodium",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -248,6 +260,11 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: ["PostgresStore", "ProjectionRuntime", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutboxRelayTests",
+            dependencies: ["OutboxRelay", "OrdersDomain", "PostgresStore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

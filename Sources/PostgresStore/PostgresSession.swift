@@ -79,10 +79,19 @@ public final class PostgresSession: @unchecked Sendable {
 
     /// Runs `statements` in one transaction (DDL, setup): all or none.
     public func transaction(_ statements: [String]) throws {
+        try transaction {
+            for statement in statements { try query(PostgresQuery(unsafeSQL: statement)) }
+        }
+    }
+
+    /// Runs `body`'s statements in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         try query("BEGIN")
         do {
-            for statement in statements { try query(PostgresQuery(unsafeSQL: statement)) }
+            let result = try body()
             try query("COMMIT")
+            return result
         } catch {
             if isConnected { _ = try? query("ROLLBACK") }
             throw error
