@@ -31,6 +31,7 @@ let package = Package(
         .executable(name: "history-projector", targets: ["history-projector"]),
         .executable(name: "prism", targets: ["prism"]),
         .executable(name: "prism-store", targets: ["prism-store"]),
+        .executable(name: "outbox-relay", targets: ["outbox-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -134,7 +135,8 @@ let package = Package(
         .target(
             name: "OutboxRelay",
             dependencies: [
-                "JSON", "EventModel", "OrdersDomain", "PostgresStore", "ProjectionRuntime", "CSodium",
+                "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
+                "OrdersDomain", "CSodium",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -193,6 +195,15 @@ let package = Package(
                 "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "outbox-relay",
+            dependencies: [
+                "OutboxRelay", "CommandLineSupport", "SecurityOptions", "PostgresStore", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -264,7 +275,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OutboxRelayTests",
-            dependencies: ["OutboxRelay", "OrdersDomain", "PostgresStore", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: ["OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -98,6 +98,17 @@ public final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Calls `handler` on the session's event-loop thread for each notification on `channel`
+    /// (`LISTEN`), on the connection open now: a new connection listens only once asked again,
+    /// so call this from `onConnect`.
+    public func listen(_ channel: String, handler: @escaping @Sendable () -> Void) throws {
+        let connection = try connected()
+        connection.addListener(channel: channel) { _, _ in handler() }
+        // addListener sends LISTEN on its own; this round trip makes sure it was taken before
+        // the caller reads what it might otherwise miss.
+        try query("SELECT 1")
+    }
+
     /// Closes the connection (a later statement opens another); releases session-level locks.
     public func close() {
         let connection = state.withLock {

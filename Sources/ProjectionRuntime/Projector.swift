@@ -104,18 +104,12 @@ public final class Projector: @unchecked Sendable {
         do {
             context = try Context()
             try configuration.security?.startHandler(on: context, logger: logger)
-            querySocket = try Socket(context, .router)
-            try configuration.security?.secure(querySocket, .query)
-            try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
-            try querySocket.setSendHighWaterMark(configuration.queuePerConnection)
-            try querySocket.setReceiveHighWaterMark(configuration.queuePerConnection)
-            try querySocket.setRouterMandatory(true)
-            do {
-                try querySocket.bind(configuration.queryEndpoint)
-            } catch {
-                throw ProjectorError("cannot bind the query endpoint \(configuration.queryEndpoint): \(error.message)")
-            }
+            querySocket = try QuerySocket.bind(
+                configuration.queryEndpoint, context: context, security: configuration.security,
+                maxRequestBytes: configuration.maxRequestBytes, queuePerConnection: configuration.queuePerConnection)
             boundQueryEndpoint = try querySocket.lastEndpoint
+        } catch let error as QuerySocket.BindFailure {
+            throw ProjectorError(error.message)
         } catch let error as ZMQError {
             throw ProjectorError("\(error)")
         } catch let error as SecurityError {
