@@ -275,7 +275,10 @@ let package = Package(
         ),
         .testTarget(
             name: "OutboxRelayTests",
-            dependencies: ["OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport", .product(name: "PostgresNIO", package: "postgres-nio")],
+            dependencies: [
+                "OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
