@@ -141,6 +141,7 @@ let package = Package(
             name: "OutboxRelay",
             dependencies: [
                 "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
+                "OrdersDomain", "CSodium",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -293,7 +294,7 @@ let package = Package(
         .testTarget(
             name: "OutboxRelayTests",
             dependencies: [
-                "OutboxRelay", "PostgresStore", "WireProtocol", "ZeroMQ", "Security", "TestSupport",
+                "OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "Security", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
