@@ -136,6 +136,7 @@ let package = Package(
             name: "OutboxRelay",
             dependencies: [
                 "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
+                "OrdersDomain", "CSodium",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -270,6 +271,14 @@ let package = Package(
         .testTarget(
             name: "PostgresStoreTests",
             dependencies: ["PostgresStore", "ProjectionRuntime", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OutboxRelayTests",
+            dependencies: [
+                "OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
