@@ -35,7 +35,8 @@ def relay_argv(binary: Path | str, mode: str, url: str, endpoints: dict[str, str
     (flag → endpoint: `--command-endpoint`, `--catch-up-endpoint`, `--query-endpoint`)."""
     argv = [str(binary), "--mode", mode, "--postgres-url", url]
     if mode == "cdc":
-        argv += ["--mapping", "orders"]
+        # Users before orders: the initial snapshot registers a user before its orders refer to it.
+        argv += ["--tables", "public.users,public.orders", "--mapping", "orders"]
     for flag, endpoint in endpoints.items():
         argv += [flag, endpoint]
     return argv + list(extra)
