@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "HTTPEndpoint", targets: ["HTTPEndpoint"]),
         .library(name: "MetricsSupport", targets: ["MetricsSupport"]),
         .library(name: "Telemetry", targets: ["Telemetry"]),
+        .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
         .executable(name: "search-projector", targets: ["search-projector"]),
@@ -33,6 +34,7 @@ let package = Package(
         .executable(name: "history-projector", targets: ["history-projector"]),
         .executable(name: "prism", targets: ["prism"]),
         .executable(name: "prism-store", targets: ["prism-store"]),
+        .executable(name: "outbox-relay", targets: ["outbox-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -84,7 +86,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Subscription",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WriteNodeHost",
             dependencies: [
@@ -138,6 +144,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // An application's PostgreSQL changes (a transactional outbox, or CDC) appended to the write
+        // node with exact expected versions; PostgresSession is its PostgreSQL client.
+        .target(
+            name: "OutboxRelay",
+            dependencies: [
+                "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         // The metrics scrape and the dashboard: GET routes and server-sent events over NIO's HTTP/1.1.
         .target(
@@ -180,7 +197,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions", "Telemetry", "HTTPEndpoint",
+                "ProjectionRuntime", "WireProtocol", "JSON", "Security", "SecurityOptions", "Telemetry", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -223,6 +240,15 @@ let package = Package(
                 "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "outbox-relay",
+            dependencies: [
+                "OutboxRelay", "CommandLineSupport", "SecurityOptions", "PostgresStore", "WireProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

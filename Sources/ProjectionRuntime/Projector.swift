@@ -114,18 +114,12 @@ public final class Projector: @unchecked Sendable {
         do {
             context = try Context()
             try configuration.security?.startHandler(on: context, logger: logger)
-            querySocket = try Socket(context, .router)
-            try configuration.security?.secure(querySocket, .query)
-            try querySocket.setMaxMessageSize(Int64(max(configuration.maxRequestBytes * 16, 1 << 20)))
-            try querySocket.setSendHighWaterMark(configuration.queuePerConnection)
-            try querySocket.setReceiveHighWaterMark(configuration.queuePerConnection)
-            try querySocket.setRouterMandatory(true)
-            do {
-                try querySocket.bind(configuration.queryEndpoint)
-            } catch {
-                throw ProjectorError("cannot bind the query endpoint \(configuration.queryEndpoint): \(error.message)")
-            }
+            querySocket = try QuerySocket.bind(
+                configuration.queryEndpoint, context: context, security: configuration.security,
+                maxRequestBytes: configuration.maxRequestBytes, queuePerConnection: configuration.queuePerConnection)
             boundQueryEndpoint = try querySocket.lastEndpoint
+        } catch let error as QuerySocket.BindFailure {
+            throw ProjectorError(error.message)
         } catch let error as ZMQError {
             throw ProjectorError("\(error)")
         } catch let error as SecurityError {
@@ -188,7 +182,7 @@ public final class Projector: @unchecked Sendable {
                 if let retry = storeRetry, retry.retryAt <= monotonicNanoseconds() { try reconcileCheckpoint() }
                 // No feed yet (the store has not answered since the start) or again (a rewind to the
                 // store's checkpoint): it opens once the store answers.
-                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
+                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(logger: logger), after: applied) }
                 guard let feed else {
                     // The store has not answered yet: only queries (health, stats) are served.
                     var poller = Poller([querySocket])
@@ -367,13 +361,15 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: - Rebuild
 
-    private func feedConfiguration() -> EventFeed.Configuration {
+    /// - Parameter logger: the live feed's recoveries are logged; a rebuild's feed is quiet.
+    private func feedConfiguration(logger: Logger? = nil) -> EventFeed.Configuration {
         var feedConfiguration = EventFeed.Configuration(
             publishEndpoint: configuration.publishEndpoint, catchUpEndpoint: configuration.catchUpEndpoint,
             category: projection.category)
         feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
         feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
         feedConfiguration.curve = configuration.writeNodeKeys
+        feedConfiguration.logger = logger
         return feedConfiguration
     }
 

@@ -29,7 +29,8 @@ public final class Gatekeeper: @unchecked Sendable {
     /// Refusals by the role that was needed ("any" for a request any role may make).
     private var handshakeRefusals: [String: Int] = [:]
     private var requestRefusals: [String: Int] = [:]
-    private var refusalLog = RefusalLog()
+    private var handshakeRefusalLog = RefusalLog()
+    private var requestRefusalLog = RefusalLog()
 
     /// - Throws: `SecurityError` when the directory cannot be read: a server does not start open.
     public init(authorizedDirectory: String, logger: Logger) throws(SecurityError) {
@@ -81,7 +82,7 @@ public final class Gatekeeper: @unchecked Sendable {
         let fingerprint = Certificate.fingerprint(ofRawKey: rawKey)
         let shouldLog: RefusalLog.Decision = lock.withLock {
             handshakeRefusals[needed?.rawValue ?? "any", default: 0] += 1
-            return refusalLog.note(fingerprint, now: monotonicNanoseconds())
+            return handshakeRefusalLog.note(fingerprint, now: monotonicNanoseconds())
         }
         switch shouldLog {
         case .log(let unlogged):
@@ -107,11 +108,20 @@ public final class Gatekeeper: @unchecked Sendable {
     public func authorize(_ userId: String?, _ role: Role?, for request: String) throws(WireError) -> Principal {
         let principal = userId.flatMap { key in lock.withLock { keys.principal(publicKey: key) } }
         if let principal, role.map(principal.may) ?? !principal.roles.isEmpty { return principal }
-        lock.withLock { requestRefusals[role?.rawValue ?? "any", default: 0] += 1 }
-        guard let principal else {
-            throw WireError(.forbidden, "\(request) refused: this connection's key is no longer authorized (removed from \(directory))")
+        let refusal = principal.map {
+            "\(request) refused: principal '\($0.name)' has roles [\($0.roleList)]; \(request) needs \(role?.rawValue ?? "a role")"
+        } ?? "\(request) refused: this connection's key is no longer authorized (removed from \(directory))"
+        // Logged once per principal and request, and few per window: a client retrying a
+        // forbidden request cannot flood the log (each refusal is still counted in `stats`).
+        let subject = "\(principal?.name ?? userId ?? "?") \(request)"
+        let shouldLog: RefusalLog.Decision = lock.withLock {
+            requestRefusals[role?.rawValue ?? "any", default: 0] += 1
+            return requestRefusalLog.note(subject, now: monotonicNanoseconds())
         }
-        throw WireError(.forbidden, "\(request) refused: principal '\(principal.name)' has roles [\(principal.roleList)]; \(request) needs \(role?.rawValue ?? "a role")")
+        if case .log(let unlogged) = shouldLog {
+            logger.warning("request refused", metadata: ["reason": "\(refusal)", "refusals.notLogged": "\(unlogged)"])
+        }
+        throw WireError(.forbidden, refusal)
     }
 
     /// `{"handshakes": n, "requests": n, "authorizedKeys": n}` for a server's `stats`.

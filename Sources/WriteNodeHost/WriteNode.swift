@@ -95,6 +95,8 @@ public final class WriteNode<D: Domain>: Sendable {
         logger.info("write node serving", metadata: [
             "endpoint.command": "\(boundEndpoints.command)", "endpoint.publish": "\(boundEndpoints.publish)",
             "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
+            "durability": "fdatasync before every reply, up to \(configuration.maxBatchRequests) requests per commit",
+            "idWindow.events": "\(configuration.store.idWindowEvents)",
             "security": "\(configuration.security.map { "CURVE, keys \($0.keys.path), identity \($0.identity)" } ?? "none (plain text, anyone may connect)")",
         ])
         let finished = DispatchGroup()

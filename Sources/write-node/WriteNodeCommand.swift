@@ -69,8 +69,7 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Most stream heads kept in memory for expected-version checks (past it, indexed ones refill from the index).")
     var maxCachedStreams = 1_000_000
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @OptionGroup var log: LogOptions
 
     @OptionGroup var keys: KeyOptions
 
@@ -116,8 +115,7 @@ struct WriteNodeCommand: ParsableCommand {
         configuration.store.idWindowSeconds = idWindowSeconds
         configuration.store.maxCachedStreams = maxCachedStreams
 
-        var logger = Logger(label: "prism.write-node")
-        logger.logLevel = logLevel
+        let logger = log.bootstrap(label: "prism.write-node")
         configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.writeNode, logger: logger)
         let exporter = try metrics.bootstrap(help: WriteNodeMetrics.help)
         let node: WriteNode<OrdersDomain>
