@@ -238,7 +238,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
