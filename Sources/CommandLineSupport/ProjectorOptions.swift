@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import HTTPEndpoint
 import Logging
 import ProjectionRuntime
 import Security
 import SecurityOptions
+import Telemetry
 import WireProtocol
 
 /// The flags every projector executable takes.
@@ -56,6 +58,8 @@ public struct ProjectorOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
     public var writeNodeKey = ServerKeyName.writeNode
+
+    @OptionGroup public var metrics: MetricsOptions
 
     public init() {}
 
@@ -123,16 +127,22 @@ public struct ProjectorOptions: ParsableArguments {
             "store.prefix": "\(settings.prefix)", "maxBatch": "\(maxBatch)",
             "security": "\(configuration.security.map { "CURVE, identity \($0.identity)" } ?? "none (plain text)")",
         ])
+        let exporter = try metrics.bootstrap(help: ProjectorMetrics.help)
         let projector: Projector
+        let metricsEndpoint: HTTPEndpoint?
         do {
             let makeProjection = try definition.opener(for: settings)
             projector = try Projector(configuration: configuration, makeProjection: makeProjection, logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { projector.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { projector.shutdown() }
         let reload = ReloadSignal { projector.reloadAuthorizedKeys() }
-        defer { withExtendedLifetime((signals, reload)) {} }
+        defer {
+            metricsEndpoint?.close()
+            withExtendedLifetime((signals, reload)) {}
+        }
         try projector.run()
     }
 }

@@ -79,14 +79,34 @@ public final class PostgresSession: @unchecked Sendable {
 
     /// Runs `statements` in one transaction (DDL, setup): all or none.
     public func transaction(_ statements: [String]) throws {
+        try transaction {
+            for statement in statements { try query(PostgresQuery(unsafeSQL: statement)) }
+        }
+    }
+
+    /// Runs `body`'s statements in one transaction: committed when it returns, rolled back when it throws.
+    @discardableResult
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         try query("BEGIN")
         do {
-            for statement in statements { try query(PostgresQuery(unsafeSQL: statement)) }
+            let result = try body()
             try query("COMMIT")
+            return result
         } catch {
             if isConnected { _ = try? query("ROLLBACK") }
             throw error
         }
+    }
+
+    /// Calls `handler` on the session's event-loop thread for each notification on `channel`
+    /// (`LISTEN`), on the connection open now: a new connection listens only once asked again,
+    /// so call this from `onConnect`.
+    public func listen(_ channel: String, handler: @escaping @Sendable () -> Void) throws {
+        let connection = try connected()
+        connection.addListener(channel: channel) { _, _ in handler() }
+        // addListener sends LISTEN on its own; this round trip makes sure it was taken before
+        // the caller reads what it might otherwise miss.
+        try query("SELECT 1")
     }
 
     /// Closes the connection (a later statement opens another); releases session-level locks.

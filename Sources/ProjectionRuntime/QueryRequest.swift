@@ -12,8 +12,17 @@ public struct QueryRequest: Equatable {
 
     /// Parses and validates a query body.
     public static func parse(_ body: [UInt8], configuration: ProjectorConfiguration) throws(WireError) -> QueryRequest {
-        if body.count > configuration.maxRequestBytes {
-            throw WireError(.tooLarge, "query is \(body.count) bytes, more than the limit of \(configuration.maxRequestBytes)")
+        try parse(body, maxRequestBytes: configuration.maxRequestBytes, maxQueryWaitMs: configuration.maxQueryWaitMs)
+    }
+
+    /// Parses and validates a query body for any server that takes this framing (a projector, the outbox relay).
+    ///
+    /// - Parameters:
+    ///   - maxRequestBytes: larger bodies are `TooLarge`.
+    ///   - maxQueryWaitMs: the largest `timeoutMs` taken.
+    public static func parse(_ body: [UInt8], maxRequestBytes: Int, maxQueryWaitMs: Int) throws(WireError) -> QueryRequest {
+        if body.count > maxRequestBytes {
+            throw WireError(.tooLarge, "query is \(body.count) bytes, more than the limit of \(maxRequestBytes)")
         }
         let json: JSONValue
         do { json = try JSONParser.parse(body) } catch { throw error.wireError }
@@ -38,9 +47,9 @@ public struct QueryRequest: Equatable {
         }
         var timeoutMs = 1000
         if let value = members["timeoutMs"] {
-            guard let timeout = value.intValue, timeout >= 0, timeout <= Int64(configuration.maxQueryWaitMs) else {
+            guard let timeout = value.intValue, timeout >= 0, timeout <= Int64(maxQueryWaitMs) else {
                 throw WireError(.invalidArgument,
-                    "timeoutMs must be an integer from 0 to \(configuration.maxQueryWaitMs), got \(value.jsonString)")
+                    "timeoutMs must be an integer from 0 to \(maxQueryWaitMs), got \(value.jsonString)")
             }
             timeoutMs = Int(timeout)
         }

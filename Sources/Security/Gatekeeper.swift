@@ -26,8 +26,9 @@ public final class Gatekeeper: @unchecked Sendable {
     private let lock = NSLock()
     private var keys: AuthorizedKeys
     private var revocations = 0
-    private var handshakeRefusals = 0
-    private var requestRefusals = 0
+    /// Refusals by the role that was needed ("any" for a request any role may make).
+    private var handshakeRefusals: [String: Int] = [:]
+    private var requestRefusals: [String: Int] = [:]
     private var handshakeRefusalLog = RefusalLog()
     private var requestRefusalLog = RefusalLog()
 
@@ -70,16 +71,17 @@ public final class Gatekeeper: @unchecked Sendable {
     func admit(rawKey: [UInt8], domain: String, address: String) -> Result<String, SecurityError> {
         guard let key = CurveKey.z85(rawKey) else { return .failure(SecurityError("not a CURVE key")) }
         let principal = lock.withLock { keys.principal(publicKey: key) }
+        let needed = ZAPDomain(rawValue: domain)?.roleAtHandshake
         let refusal: String
         if let principal {
-            guard let needed = ZAPDomain(rawValue: domain)?.roleAtHandshake, !principal.may(needed) else { return .success(key) }
+            guard let needed, !principal.may(needed) else { return .success(key) }
             refusal = "principal '\(principal.name)' (\(principal.roleList)) lacks the \(needed.rawValue) role"
         } else {
             refusal = "unknown key"
         }
         let fingerprint = Certificate.fingerprint(ofRawKey: rawKey)
         let shouldLog: RefusalLog.Decision = lock.withLock {
-            handshakeRefusals += 1
+            handshakeRefusals[needed?.rawValue ?? "any", default: 0] += 1
             return handshakeRefusalLog.note(fingerprint, now: monotonicNanoseconds())
         }
         switch shouldLog {
@@ -113,7 +115,7 @@ public final class Gatekeeper: @unchecked Sendable {
         // forbidden request cannot flood the log (each refusal is still counted in `stats`).
         let subject = "\(principal?.name ?? userId ?? "?") \(request)"
         let shouldLog: RefusalLog.Decision = lock.withLock {
-            requestRefusals += 1
+            requestRefusals[role?.rawValue ?? "any", default: 0] += 1
             return requestRefusalLog.note(subject, now: monotonicNanoseconds())
         }
         if case .log(let unlogged) = shouldLog {
@@ -125,9 +127,14 @@ public final class Gatekeeper: @unchecked Sendable {
     /// `{"handshakes": n, "requests": n, "authorizedKeys": n}` for a server's `stats`.
     public var refusals: JSONValue {
         lock.withLock {
-            ["handshakes": .int(Int64(handshakeRefusals)), "requests": .int(Int64(requestRefusals)),
+            ["handshakes": .int(Int64(handshakeRefusals.values.reduce(0, +))), "requests": .int(Int64(requestRefusals.values.reduce(0, +))),
              "authorizedKeys": .int(Int64(keys.principals.count))]
         }
+    }
+
+    /// The refusals by stage and the role that was needed, for the metrics.
+    public var refusalsByRole: (handshakes: [String: Int], requests: [String: Int]) {
+        lock.withLock { (handshakeRefusals, requestRefusals) }
     }
 }
 

@@ -9,6 +9,7 @@ public enum DefaultEndpoints {
     public static let searchQueryPort = 5561
     public static let statusQueryPort = 5562
     public static let historyQueryPort = 5563
+    public static let outboxRelayPort = 5565
 
     /// `tcp://127.0.0.1:<port>`: every default is on loopback.
     public static func loopback(_ port: Int) -> String { "tcp://127.0.0.1:\(port)" }
@@ -19,6 +20,9 @@ public enum DefaultEndpoints {
     public static let publish = loopback(publishPort)
     /// The write node's ROUTER serving "events after position N".
     public static let catchUp = loopback(catchUpPort)
+
+    /// The outbox relay's ROUTER answering `health`, `stats` and `positionOf`.
+    public static let outboxRelay = loopback(outboxRelayPort)
 
     /// Each standard projector's query endpoint, in the order `prism status` lists them.
     public static let queries: [(name: String, endpoint: String)] = [

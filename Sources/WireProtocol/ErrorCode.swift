@@ -11,6 +11,8 @@ public enum ErrorCode: String, Sendable, Equatable, CaseIterable {
     case wrongExpectedVersion = "WrongExpectedVersion"
     /// The read model did not reach `minPosition` within `timeoutMs`.
     case stale = "Stale"
+    /// The outbox relay has not stored the asked row in the log within `timeoutMs` (`positionOf`).
+    case notYetRelayed = "NotYetRelayed"
     /// A message or an event is over its size limit.
     case tooLarge = "TooLarge"
     /// The connection's principal lacks the role the request needs, or its key was revoked (`--keys`).

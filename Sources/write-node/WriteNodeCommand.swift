@@ -1,13 +1,15 @@
 import ArgumentParser
+import CommandLineSupport
 import Dispatch
 import Foundation
+import HTTPEndpoint
 import Logging
 import OrdersDomain
-import WireProtocol
-import WriteNodeHost
-import CommandLineSupport
 import Security
 import SecurityOptions
+import Telemetry
+import WireProtocol
+import WriteNodeHost
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
@@ -71,6 +73,8 @@ struct WriteNodeCommand: ParsableCommand {
 
     @OptionGroup var keys: KeyOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     func validate() throws {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
         guard maxBatchPerConnection >= 1 else { throw ValidationError("--max-batch-per-connection must be at least 1, got \(maxBatchPerConnection)") }
@@ -113,15 +117,19 @@ struct WriteNodeCommand: ParsableCommand {
 
         let logger = log.bootstrap(label: "prism.write-node")
         configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.writeNode, logger: logger)
+        let exporter = try metrics.bootstrap(help: WriteNodeMetrics.help)
         let node: WriteNode<OrdersDomain>
+        let metricsEndpoint: HTTPEndpoint?
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { node.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { node.shutdown() }
         let reload = ReloadSignal { node.reloadAuthorizedKeys() }
         node.run()
+        metricsEndpoint?.close()
         withExtendedLifetime((signals, reload)) {}
     }
 }

@@ -11,9 +11,10 @@ public final class ManagedProcess: @unchecked Sendable {
     private let outputURL: URL
     private let errorURL: URL
 
-    /// Starts `.build/debug/<name>` (or the directory in `PRISM_BIN_DIR`) with `arguments`.
-    public convenience init(_ name: String, _ arguments: [String], logDirectory: URL) throws {
-        try self.init(executable: Self.executable(name), name: name, arguments, logDirectory: logDirectory)
+    /// Starts `.build/debug/<name>` (or the directory in `PRISM_BIN_DIR`) with `arguments`, and
+    /// `environment` added to this process's.
+    public convenience init(_ name: String, _ arguments: [String], logDirectory: URL, environment: [String: String] = [:]) throws {
+        try self.init(executable: Self.executable(name), name: name, arguments, logDirectory: logDirectory, environment: environment)
     }
 
     /// Starts any executable (a script of the repository), logging under `name`.
@@ -23,7 +24,7 @@ public final class ManagedProcess: @unchecked Sendable {
         try ManagedProcess(executable: packageRoot.appendingPathComponent("scripts/store-server"), name: name, arguments, logDirectory: logDirectory)
     }
 
-    public init(executable: URL, name: String, _ arguments: [String], logDirectory: URL) throws {
+    public init(executable: URL, name: String, _ arguments: [String], logDirectory: URL, environment: [String: String] = [:]) throws {
         self.name = name
         self.arguments = arguments
         let tag = "\(name)-\(UUID().uuidString.prefix(8))"
@@ -33,6 +34,7 @@ public final class ManagedProcess: @unchecked Sendable {
         FileManager.default.createFile(atPath: errorURL.path, contents: nil)
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardOutput = try FileHandle(forWritingTo: outputURL)
         process.standardError = try FileHandle(forWritingTo: errorURL)
         process.standardInput = FileHandle.nullDevice

@@ -5,7 +5,7 @@ import WireProtocol
     @Test func theCodesAreTheDocumentedStrings() {
         #expect(ErrorCode.allCases.map(\.rawValue) == [
             "Malformed", "UnknownCommand", "UnknownQuery", "InvalidArgument", "Rejected",
-            "WrongExpectedVersion", "Stale", "TooLarge", "Forbidden", "Unavailable", "Internal",
+            "WrongExpectedVersion", "Stale", "NotYetRelayed", "TooLarge", "Forbidden", "Unavailable", "Internal",
         ])
     }
 
