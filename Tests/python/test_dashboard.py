@@ -155,6 +155,8 @@ def test_dashboard_in_a_browser(tmp_path, cleanup):
     browser = Browser(tmp_path / "logs" / "chromedriver.log")
     cleanup(browser.close)
     browser.open(dashboard.url)
+    # Every update redraws the charts: an error in the page's script would recur after this.
+    browser.script("window.pageErrors = []; window.addEventListener('error', e => window.pageErrors.push(e.message));")
 
     page = poll(lambda: (lambda p: p if p["connection"] == "open" and all(
         p["processes"].get(n, {}).get("state") == "live" for n in PROJECTORS) else None)(browser.script(READ_PAGE)),
@@ -197,6 +199,32 @@ def test_dashboard_in_a_browser(tmp_path, cleanup):
     assert report["exitStatus"] == 0, report
     poll(lambda: all(p["state"] == "live" for p in browser.script(READ_PAGE)["processes"].values() if p["state"] != "serving"),
          "every projector live after the load")
+    assert browser.script("return window.pageErrors") == []
+    # The charts are drawn: each canvas has far more coloured pixels (the grid and labels are grey)
+    # than when drawn again with no points, only the fault markers (the page's globals, one script:
+    # no update can come in between).
+    drawn, empty = browser.script("""
+        const ids = ['chart-positions', 'chart-behind', 'chart-lag'];
+        const coloured = id => {
+          const canvas = document.getElementById(id);
+          const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          let count = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+            if (a > 100 && Math.max(r, g, b) - Math.min(r, g, b) > 60) count++;
+          }
+          return count;
+        };
+        const drawn = ids.map(coloured);
+        const saved = points;
+        points = [];
+        draw();
+        const empty = ids.map(coloured);
+        points = saved;
+        draw();
+        return [drawn, empty];""")
+    print(f"coloured pixels per chart: {drawn}, without points: {empty}")
+    assert all(with_points > without + 150 for with_points, without in zip(drawn, empty)), (drawn, empty)
     RESULTS.mkdir(parents=True, exist_ok=True)
     browser.screenshot(RESULTS / "dashboard.png")
     assert (RESULTS / "dashboard.png").stat().st_size > 10_000
