@@ -9,6 +9,7 @@
 - In secure mode it reads every process with the `reader` key; a key that is not there is named.
   A hung (SIGSTOPped) projector shows as down while the others' updates keep coming.
 - A projection that throws shows `failed`, with its error, as a fault.
+- `--listen`: loopback by default, another address served with a warning, a bad one refused.
 
 Screenshots go to $PRISM_DASHBOARD_RESULTS (default <repo>/results/dashboard/, outside git);
 docs/images/dashboard.png is a copy of one.
@@ -49,8 +50,9 @@ DOWN_WITHIN_S = 3.0
 class Dashboard:
     """A `prism dashboard` process on a free port; `url` once it printed where it serves."""
 
-    def __init__(self, log_path: Path, command: str, projectors: dict[str, str], extra: list[str] = ()):
-        argv = [str(bin_dir() / "prism"), "dashboard", "--listen", "127.0.0.1:0", "--command-endpoint", command,
+    def __init__(self, log_path: Path, command: str, projectors: dict[str, str], extra: list[str] = (),
+                 listen: str = "127.0.0.1:0"):
+        argv = [str(bin_dir() / "prism"), "dashboard", "--listen", listen, "--command-endpoint", command,
                 *[arg for name, endpoint in projectors.items() for arg in ("--projector", f"{name}={endpoint}")], *extra]
         self.log_path = log_path
         with open(log_path, "wb") as log:
@@ -58,9 +60,9 @@ class Dashboard:
         _registry.add(self.popen)
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
-            match = re.search(r"http://127\.0\.0\.1:(\d+)/", log_path.read_text(errors="replace"))
+            match = re.search(r"http://(\S+):(\d+)/", log_path.read_text(errors="replace"))
             if match:
-                self.port = int(match.group(1))
+                self.host, self.port = match.group(1), int(match.group(2))
                 self.url = match.group(0)
                 return
             if self.popen.poll() is not None:
@@ -340,3 +342,25 @@ def test_a_failed_projector(tmp_path, cleanup, write_node):
     faults = json.loads(dashboard.get("/state")[2])["faults"]
     # (Before it: down → live, if the dashboard polled before the projector had bound its port.)
     assert (faults[-1]["process"], faults[-1]["previous"], faults[-1]["state"]) == ("faulty", "live", "failed"), faults
+
+
+def test_listen_addresses(tmp_path, cleanup):
+    """Loopback by default; another address is served with a warning naming the risk; a bad one is refused."""
+    require_binaries()
+    # Nothing at these endpoints (and not the default ones, which a running system may be using).
+    nowhere, projectors = f"tcp://127.0.0.1:{free_port()}", {"orders": f"tcp://127.0.0.1:{free_port()}"}
+    loopback = Dashboard(tmp_path / "loopback.log", nowhere, projectors, listen=str(free_port()))
+    cleanup(loopback.stop)
+    assert loopback.host == "127.0.0.1"
+    assert "not loopback" not in loopback.log_path.read_text()
+
+    everywhere = Dashboard(tmp_path / "everywhere.log", nowhere, projectors, listen="0.0.0.0:0")
+    cleanup(everywhere.stop)
+    assert everywhere.host == "0.0.0.0"
+    poll(lambda: "not loopback" in everywhere.log_path.read_text(), "the warning on stderr")
+    assert "no authentication" in everywhere.log_path.read_text()
+    assert everywhere.get("/")[0] == 200
+
+    refused = subprocess.run([str(bin_dir() / "prism"), "dashboard", "--listen", "nowhere:port"],
+                             capture_output=True, text=True, timeout=DEADLINE_S)
+    assert refused.returncode != 0 and "--listen" in refused.stderr, refused.stderr
