@@ -71,6 +71,16 @@ import WireProtocol
         #expect(try relay.query("positionOf", ["id": .string(pending.uuidString)], waitMs: 20_000)["result"]?["position"]?.intValue != nil)
     }
 
+    @Test func aNotificationWakesTheRelayLongBeforeItsPoll() throws {
+        let system = try RelaySystem()
+        let relay = try system.startRelay(["--poll-interval-ms", "600000"])
+        for round in 0..<3 {
+            let id = try system.insert([("note-\(round)", "Noted", "{}")])[0]
+            let answer = try relay.query("positionOf", ["id": .string(id.uuidString)], waitMs: 30_000)
+            #expect(answer["result"]?["position"]?.intValue == Int64(round + 1), "\(answer.jsonString)")
+        }
+    }
+
     @Test func badRequestsGetPreciseErrorsAndTheEndpointKeepsServing() throws {
         let system = try RelaySystem()
         let relay = try system.startRelay()
@@ -103,5 +113,7 @@ import WireProtocol
         #expect(try waitUntil(timeout: .seconds(20), interval: .milliseconds(20)) { try system.outboxCount() == 0 })
         let log = try system.log()
         #expect(log.map(\.id) == ids)
+        // SIGTERM: the batch in hand finished, the sockets closed, exit 0.
+        #expect(second.stop() == 0, "\(second.standardError)")
     }
 }
