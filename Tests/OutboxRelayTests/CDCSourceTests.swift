@@ -34,7 +34,10 @@ import Testing
         let configuration = try CDCSource.Configuration(slot: slot, tables: tables.map { TableName($0)! }, mapping: GenericMapping())
         let source = CDCSource(configuration: configuration, logger: logger)
         let database = RelayDatabase(url: try PostgresURL(server.url()), source: source, logger: logger)
-        guard try database.acquireLock() else { throw TestFailure("the relay lock is taken") }
+        // A closed relay's backend may hold the lock a moment longer: wait as a standby relay would.
+        guard try waitUntil(timeout: .seconds(20), interval: .milliseconds(20), { try database.acquireLock() }) else {
+            throw TestFailure("the relay lock stays taken")
+        }
         return (source, database)
     }
 

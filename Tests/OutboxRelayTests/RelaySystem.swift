@@ -17,10 +17,11 @@ final class RelaySystem: @unchecked Sendable {
     let application: PostgresSession
     private var relays: [RelayProcess] = []
 
-    init(writeNodeArguments: [String] = []) throws {
+    /// - Parameter logicalDecoding: PostgreSQL with `wal_level = logical`, for CDC.
+    init(writeNodeArguments: [String] = [], logicalDecoding: Bool = false) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("prism-relay-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        postgres = try PostgresServer()
+        postgres = try PostgresServer(logicalDecoding: logicalDecoding)
         writeNode = WriteNodeProcess(workDirectory: directory, extraArguments: writeNodeArguments)
         try writeNode.start()
         application = Self.session(postgres)

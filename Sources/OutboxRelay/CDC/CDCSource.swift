@@ -22,6 +22,9 @@ public final class CDCSource: ChangeSource {
         public var tables: [TableName]
         /// `--mapping generic|orders`.
         public var mapping: any ChangeMapping
+        /// Test only: abort the process after a batch's progress is committed and before the
+        /// slot advances (`PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE=1`).
+        public var crashBeforeSlotAdvance = false
 
         public init(slot: String = "prism_cdc", tables: [TableName], mapping: any ChangeMapping) throws(CDCError) {
             if let problem = ReplicationSlot.problem(with: slot) { throw CDCError(problem) }
@@ -248,7 +251,13 @@ public final class CDCSource: ChangeSource {
             try database.deadLetter(relayed.deadLetters)
             try database.session.query(progress)
         }
-        if let advance { try slot.advance(database.session, to: advance) }
+        if let advance {
+            if configuration.crashBeforeSlotAdvance {
+                logger.critical("PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE: killing the relay between the progress commit and the slot's advance")
+                kill(getpid(), SIGKILL)
+            }
+            try slot.advance(database.session, to: advance)
+        }
     }
 
     // MARK: - Reporting
