@@ -230,4 +230,32 @@ import Testing
         #expect(retained > retainedBefore + 500_000)
         #expect(held.json["walStatus"] == "reserved")
     }
+
+    /// Past max_slot_wal_keep_size the slot is lost: reported, refused with the way out, and a
+    /// dropped slot starts over with a new snapshot.
+    @Test func aSlotPastItsWALBoundIsReportedAndStartsOver() throws {
+        let server = try PostgresServer(logicalDecoding: true, maxSlotWALKeepSize: "1MB")
+        let app = try Self.session(server)
+        try app.transaction([
+            "CREATE TABLE items (id int PRIMARY KEY, v text)", "INSERT INTO items VALUES (1, 'a')", "CREATE TABLE filler (v text)",
+        ])
+        var (source, database) = try Self.open(server, tables: ["items"])
+        let log = MemoryLog()
+        while try Self.relay(source, database, into: log) > 0 {}
+        // WAL the slot must keep (nobody reads it), well past 1 MB.
+        try app.transaction(["INSERT INTO filler SELECT repeat('x', 200) FROM generate_series(1, 100000)"])
+        try app.query("CHECKPOINT")
+        let status = try source.slotStatus(database)
+        #expect(status.walStatus == "lost" && !status.isHealthy)
+        #expect(throws: CDCError.self) { try source.nextBatch(database, limit: 10) }
+        database.close()
+
+        try app.query("SELECT pg_drop_replication_slot('test_slot')")
+        (source, database) = try Self.open(server, tables: ["items"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.events.filter { $0.type == "ItemsSnapshotted" }.count == 2)
+        try app.transaction(["UPDATE items SET v = 'b' WHERE id = 1"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.stream("items-1").map(\.type) == ["ItemsSnapshotted", "ItemsSnapshotted", "ItemsUpdated"])
+    }
 }
