@@ -23,6 +23,9 @@ let package = Package(
         .library(name: "PostgresStore", targets: ["PostgresStore"]),
         .library(name: "RedisStore", targets: ["RedisStore"]),
         .library(name: "OrdersReadModels", targets: ["OrdersReadModels"]),
+        .library(name: "HTTPEndpoint", targets: ["HTTPEndpoint"]),
+        .library(name: "MetricsSupport", targets: ["MetricsSupport"]),
+        .library(name: "Telemetry", targets: ["Telemetry"]),
         .library(name: "OutboxRelay", targets: ["OutboxRelay"]),
         .executable(name: "write-node", targets: ["write-node"]),
         .executable(name: "orders-projector", targets: ["orders-projector"]),
@@ -40,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: - Libraries
@@ -54,7 +59,10 @@ let package = Package(
         // CURVE key files, the authorized keys, the ZAP handler and the per-request role checks.
         .target(
             name: "Security",
-            dependencies: ["ZeroMQ", "CSodium", "WireProtocol", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ZeroMQ", "CSodium", "WireProtocol", "MetricsSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         // JSON values, the parser and the one byte writer: no dependencies.
@@ -78,12 +86,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "WireProtocol", dependencies: ["EventModel"], swiftSettings: swiftSettings),
-        .target(name: "Subscription", dependencies: ["ZeroMQ", "WireProtocol", "EventModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "Subscription",
+            dependencies: ["ZeroMQ", "WireProtocol", "EventModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "WriteNodeHost",
             dependencies: [
-                "ZeroMQ", "EventStore", "WireProtocol", "Latency", "Security",
+                "ZeroMQ", "EventStore", "WireProtocol", "Latency", "Security", "MetricsSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -93,10 +106,11 @@ let package = Package(
         .target(
             name: "ProjectionRuntime",
             dependencies: [
-                "ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Latency", "Security",
+                "ZeroMQ", "WireProtocol", "EventStore", "Subscription", "Latency", "Security", "MetricsSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -143,6 +157,38 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The metrics scrape and the dashboard: GET routes and server-sent events over NIO's HTTP/1.1.
+        .target(
+            name: "HTTPEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Metrics the libraries keep through swift-metrics alone (no backend): counters that follow
+        // a total counted elsewhere, a gauge per state.
+        .target(
+            name: "MetricsSupport",
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
+        // The Prometheus side, linked by the executables: `--metrics-endpoint`, the swift-metrics
+        // backend over swift-prometheus and the `/metrics` route.
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "HTTPEndpoint",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // `--keys` and `--identity`, apart from CommandLineSupport so `prism` takes them without linking SQLite.
         .target(
             name: "SecurityOptions",
@@ -152,7 +198,7 @@ let package = Package(
         .target(
             name: "CommandLineSupport",
             dependencies: [
-                "ProjectionRuntime", "WireProtocol", "Security", "SecurityOptions",
+                "ProjectionRuntime", "WireProtocol", "JSON", "Security", "SecurityOptions", "Telemetry", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -163,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "write-node",
             dependencies: [
-                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport", "Security", "SecurityOptions",
+                "WriteNodeHost", "WireProtocol", "OrdersDomain", "CommandLineSupport", "Security", "SecurityOptions", "Telemetry", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -192,7 +238,7 @@ let package = Package(
         .executableTarget(
             name: "prism",
             dependencies: [
-                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions",
+                "ZeroMQ", "EventModel", "WireProtocol", "Subscription", "Security", "SecurityOptions", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -247,6 +293,12 @@ let package = Package(
             dependencies: ["EventStore", "TestSupport"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TelemetryTests",
+            dependencies: ["Telemetry", "HTTPEndpoint", "MetricsSupport", "WriteNodeHost", "ProjectionRuntime", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SecurityTests",
@@ -276,7 +328,7 @@ let package = Package(
         .testTarget(
             name: "OutboxRelayTests",
             dependencies: [
-                "OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "TestSupport",
+                "OutboxRelay", "OrdersDomain", "PostgresStore", "WireProtocol", "ZeroMQ", "Security", "TestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import HTTPEndpoint
 import Logging
 import ProjectionRuntime
 import Security
 import SecurityOptions
+import Telemetry
 import WireProtocol
 
 /// The flags every projector executable takes.
@@ -50,13 +52,14 @@ public struct ProjectorOptions: ParsableArguments {
     @Option(help: "Most queries answered before the events that arrived meanwhile are applied.")
     public var maxQueriesPerPass = 16
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    public var logLevel: Logger.Level = .info
+    @OptionGroup public var log: LogOptions
 
     @OptionGroup public var keys: KeyOptions
 
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
     public var writeNodeKey = ServerKeyName.writeNode
+
+    @OptionGroup public var metrics: MetricsOptions
 
     public init() {}
 
@@ -99,8 +102,7 @@ public struct ProjectorOptions: ParsableArguments {
     ///   the projector's error when it stops on one it cannot serve through.
     public func run(_ definition: ProjectorDefinition) throws {
         mapLargeAllocations()
-        var logger = Logger(label: "prism.\(definition.name)-projector")
-        logger.logLevel = logLevel
+        let logger = log.bootstrap(label: "prism.\(definition.name)-projector")
         var configuration = ProjectorConfiguration(
             name: definition.name, queryEndpoint: queryEndpoint ?? definition.defaultQueryEndpoint,
             dataDirectory: dataDir ?? definition.defaultDataDirectory)
@@ -117,16 +119,30 @@ public struct ProjectorOptions: ParsableArguments {
         } catch {
             throw StartupFailure("\(error)")
         }
+        let settings = try storeSettings()
+        logger.info("projector starting", metadata: [
+            "projector.name": "\(definition.name)", "endpoint.query": "\(configuration.queryEndpoint)",
+            "endpoint.publish": "\(configuration.publishEndpoint)", "endpoint.catchUp": "\(configuration.catchUpEndpoint)",
+            "data.directory": "\(configuration.dataDirectory)", "store": "\(settings.kind.rawValue)",
+            "store.prefix": "\(settings.prefix)", "maxBatch": "\(maxBatch)",
+            "security": "\(configuration.security.map { "CURVE, identity \($0.identity)" } ?? "none (plain text)")",
+        ])
+        let exporter = try metrics.bootstrap(help: ProjectorMetrics.help)
         let projector: Projector
+        let metricsEndpoint: HTTPEndpoint?
         do {
-            let makeProjection = try definition.opener(for: storeSettings())
+            let makeProjection = try definition.opener(for: settings)
             projector = try Projector(configuration: configuration, makeProjection: makeProjection, logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { projector.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { projector.shutdown() }
         let reload = ReloadSignal { projector.reloadAuthorizedKeys() }
-        defer { withExtendedLifetime((signals, reload)) {} }
+        defer {
+            metricsEndpoint?.close()
+            withExtendedLifetime((signals, reload)) {}
+        }
         try projector.run()
     }
 }

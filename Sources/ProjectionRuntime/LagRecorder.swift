@@ -1,3 +1,4 @@
+import CoreMetrics
 import Latency
 import Subscription
 import WireProtocol
@@ -41,6 +42,12 @@ struct LagRecorder {
     private(set) var beforePoll = Windows()
     /// The lag of the events the stages cover (live ones), which the stages add up to.
     private(set) var liveLag = Windows()
+    /// `prism_projector_lag_seconds`: each lag `lag` records, observed as recorded.
+    private let exported: Timer?
+
+    init(exporting exported: Timer? = nil) {
+        self.exported = exported
+    }
 
     /// Records the lag of each event of `batch`, and the stages of each live one.
     ///
@@ -69,7 +76,9 @@ struct LagRecorder {
     ///   - start: when the lag starts, ns since the epoch.
     ///   - appliedAt: the read model's commit time, ns since the epoch.
     mutating func record(from start: Int64, appliedAt: Int64) {
-        lag.record(Self.lagMicros(from: start, to: appliedAt))
+        let micros = Self.lagMicros(from: start, to: appliedAt)
+        lag.record(micros)
+        exported?.recordNanoseconds(Int64(clamping: micros) * 1000)
     }
 
     /// At least 1 µs: the clocks of two machines can disagree.

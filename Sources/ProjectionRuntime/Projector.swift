@@ -36,11 +36,12 @@ public final class Projector: @unchecked Sendable {
     private let makeProjection: @Sendable (String) throws -> any Projection
     private var generations: ModelGenerations
     private let skipped: SkippedEvents
+    private let metrics: ProjectorMetrics
     private let logger: Logger
 
     // Owned by the projector thread.
     private var applied: Int64 = 0
-    private var lag = LagRecorder()
+    private var lag: LagRecorder
     private var eventsApplied = 0
     private var transactions = 0
     private var queriesAnswered = 0
@@ -86,12 +87,21 @@ public final class Projector: @unchecked Sendable {
     /// interrupted rebuild) and binds the query endpoint. A store whose server cannot be reached
     /// yet is not an error: the projector serves `health` and keeps trying it with backoff.
     ///
-    /// - Parameter makeProjection: opens (creating) the read model in a directory; called again on
-    ///   a builder thread for each rebuild.
+    /// - Parameters:
+    ///   - makeProjection: opens (creating) the read model in a directory; called again on a builder
+    ///     thread for each rebuild.
+    ///   - metrics: made from the swift-metrics backend bootstrapped before; by default, from
+    ///     `MetricsSystem` (no-ops when none was).
     /// - Throws: `ProjectorError` naming what could not be used.
-    public init(configuration: ProjectorConfiguration, makeProjection: @escaping @Sendable (String) throws -> any Projection, logger: Logger) throws {
+    public init(
+        configuration: ProjectorConfiguration, makeProjection: @escaping @Sendable (String) throws -> any Projection,
+        metrics: ProjectorMetrics? = nil, logger: Logger
+    ) throws {
         self.configuration = configuration
         self.makeProjection = makeProjection
+        let metrics = metrics ?? ProjectorMetrics(projector: configuration.name)
+        self.metrics = metrics
+        lag = LagRecorder(exporting: metrics.lag)
         self.logger = logger
         storeBackoff = StoreRetryBackoff(maxMilliseconds: configuration.maxStoreRetryDelayMs)
         do {
@@ -168,10 +178,11 @@ public final class Projector: @unchecked Sendable {
         var rebuildAsked = configuration.rebuild
         do {
             while true {
+                updateMetrics()
                 if let retry = storeRetry, retry.retryAt <= monotonicNanoseconds() { try reconcileCheckpoint() }
                 // No feed yet (the store has not answered since the start) or again (a rewind to the
                 // store's checkpoint): it opens once the store answers.
-                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(), after: applied) }
+                if storeRetry == nil, feed == nil { feed = try EventFeed(context: context, configuration: feedConfiguration(logger: logger), after: applied) }
                 guard let feed else {
                     // The store has not answered yet: only queries (health, stats) are served.
                     var poller = Poller([querySocket])
@@ -261,7 +272,13 @@ public final class Projector: @unchecked Sendable {
         let appliedCount = backlog.events.prefix { $0.position <= appliedThrough }.count
         lag.record(backlog, first: appliedCount, timing: timing)
         eventsApplied += appliedCount
-        if appliedThrough > applied { transactions += 1 }
+        metrics.events.increment(by: Int64(appliedCount))
+        if appliedThrough > applied {
+            transactions += 1
+            metrics.transactions.increment()
+            metrics.batchEvents.record(appliedCount)
+            metrics.batchDuration.recordNanoseconds(timing.committedAt - timing.startedAt)
+        }
         applied = max(applied, appliedThrough)
         backlog.removeFirst(appliedCount)
     }
@@ -269,6 +286,7 @@ public final class Projector: @unchecked Sendable {
     /// Waits out the store's failure: the next try after a backoff, asking the store for its checkpoint first.
     private func noteStoreFailure(_ error: ReadModelStoreError) {
         storeFailures += 1
+        metrics.storeFailures.increment()
         let delayMs = storeBackoff.next()
         storeRetry = (error, monotonicNanoseconds() + Int64(delayMs) * 1_000_000)
         logger.warning(error.disconnected ? "read model store unreachable; retrying" : "read model store failed; retrying", metadata: [
@@ -343,13 +361,15 @@ public final class Projector: @unchecked Sendable {
 
     // MARK: - Rebuild
 
-    private func feedConfiguration() -> EventFeed.Configuration {
+    /// - Parameter logger: the live feed's recoveries are logged; a rebuild's feed is quiet.
+    private func feedConfiguration(logger: Logger? = nil) -> EventFeed.Configuration {
         var feedConfiguration = EventFeed.Configuration(
             publishEndpoint: configuration.publishEndpoint, catchUpEndpoint: configuration.catchUpEndpoint,
             category: projection.category)
         feedConfiguration.silenceTimeoutMs = configuration.silenceTimeoutMs
         feedConfiguration.catchUpBatch = configuration.maxEventsPerTransaction
         feedConfiguration.curve = configuration.writeNodeKeys
+        feedConfiguration.logger = logger
         return feedConfiguration
     }
 
@@ -473,17 +493,19 @@ public final class Projector: @unchecked Sendable {
     private func serve(_ message: Socket.ReceivedMessage) throws {
         switch RequestEnvelope.split(message.frames) {
         case .failure(let failure):
-            try reply(failure.route, failure.error.reply)
+            try reply(failure.route, failure.error.reply, to: "unparsed")
         case .success(let envelope):
+            var query = "unparsed"
             do {
                 let request = try QueryRequest.parse(envelope.body, configuration: configuration)
+                query = metricsName(request.name)
                 if Self.adminRequests.contains(request.name) {
                     if let gatekeeper = configuration.security?.gatekeeper {
                         try gatekeeper.authorize(message.userId, .admin, for: request.name)
                     } else if !Self.isLoopback(message.peerAddress, endpoint: boundQueryEndpoint) {
                         throw WireError(.rejected, "\(request.name) is taken only from loopback without --keys (this request came from \(message.peerAddress ?? "?"))")
                     }
-                    try reply(envelope.route, answer(request))
+                    try reply(envelope.route, answer(request), to: query)
                     return
                 }
                 try configuration.security?.gatekeeper.authorize(message.userId, .reader, for: "query \(request.name.prefix(64))")
@@ -493,18 +515,19 @@ public final class Projector: @unchecked Sendable {
                         + (projection.queryNames + Self.builtInQueries + Self.adminRequests).joined(separator: ", ") + ")")
                 }
                 if request.minPosition <= applied {
-                    try reply(envelope.route, answer(request))
+                    try reply(envelope.route, answer(request), to: query)
                 } else if request.timeoutMs == 0 {
-                    try reply(envelope.route, stale(request))
+                    try reply(envelope.route, stale(request), to: query)
                 } else if waiting.count >= configuration.maxWaitingQueries {
                     try reply(envelope.route, WireError(.unavailable,
-                        "\(waiting.count) queries are already waiting for positions; try again later").reply)
+                        "\(waiting.count) queries are already waiting for positions; try again later").reply, to: query)
                 } else {
                     let deadline = monotonicNanoseconds() + Int64(request.timeoutMs) * 1_000_000
                     waiting.append(WaitingQuery(route: envelope.route, request: request, deadline: deadline))
+                    metrics.positionWaits.increment()
                 }
             } catch let error as WireError {
-                try reply(envelope.route, error.reply)
+                try reply(envelope.route, error.reply, to: query)
             }
         }
     }
@@ -516,9 +539,9 @@ public final class Projector: @unchecked Sendable {
         var stillWaiting: [WaitingQuery] = []
         for query in waiting {
             if query.request.minPosition <= applied {
-                try reply(query.route, answer(query.request))
+                try reply(query.route, answer(query.request), to: metricsName(query.request.name))
             } else if now >= query.deadline {
-                try reply(query.route, stale(query.request))
+                try reply(query.route, stale(query.request), to: metricsName(query.request.name))
             } else {
                 stillWaiting.append(query)
             }
@@ -528,6 +551,7 @@ public final class Projector: @unchecked Sendable {
 
     private func stale(_ request: QueryRequest) -> JSONValue {
         staleAnswers += 1
+        metrics.staleAnswers.increment()
         return WireError(.stale, "\(configuration.name) has applied position \(applied), not yet \(request.minPosition), after waiting \(request.timeoutMs) ms").reply
     }
 
@@ -563,8 +587,35 @@ public final class Projector: @unchecked Sendable {
         return address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
     }
 
-    private func reply(_ route: [[UInt8]], _ body: JSONValue) throws {
+    /// Sends a query's reply and counts it under `query` (a name from `metricsName`).
+    private func reply(_ route: [[UInt8]], _ body: JSONValue, to query: String) throws {
+        metrics.countQuery(query, reply: body)
         try unreading.send(route + [body.jsonBytes], on: querySocket)
+    }
+
+    /// A query's name as a metric label: one the projector answers, else `unknown` (a client
+    /// cannot create a series per name it makes up).
+    private func metricsName(_ name: String) -> String {
+        Self.builtInQueries.contains(name) || Self.adminRequests.contains(name) || projection.queryNames.contains(name) ? name : "unknown"
+    }
+
+    // MARK: - Metrics
+
+    /// From the metrics endpoint's thread, before a scrape: asks the next pass for the store's
+    /// own figures (a round trip to its server, so only when scraped).
+    public func refreshMetrics() {
+        metrics.askForStoreFigures()
+    }
+
+    /// Once per pass of the loop: the numbers `stats` reports, into the metrics.
+    private func updateMetrics() {
+        metrics.update(ProjectorMetrics.Pass(
+            applied: applied, head: max(feed?.head ?? 0, applied), waitingQueries: waiting.count,
+            gapsRepaired: feed?.gapsRepaired ?? 0, resubscriptions: feed?.resubscriptions ?? 0,
+            skipped: skipped.positions.count, generation: generations.current, rebuild: rebuild?.progress, state: status))
+        if metrics.storeFiguresWanted {
+            metrics.updateStore(projection.statistics, gatekeeper: configuration.security?.gatekeeper)
+        }
     }
 
     private func stats(_ params: JSONValue) throws -> JSONValue {
@@ -610,22 +661,25 @@ public final class Projector: @unchecked Sendable {
         return .object(members)
     }
 
+    /// The health state (one of `ProjectorMetrics.states`).
+    private var status: String {
+        if stoppedAt != nil {
+            return "failed"
+        } else if let storeRetry {
+            return storeRetry.error.disconnected ? "disconnected" : "retrying"
+        } else if let error = feed?.lastError, feed?.isCatchingUp == true, !error.isEmpty {
+            return "disconnected"
+        } else if feed?.isCatchingUp == true || max(feed?.head ?? 0, applied) > applied {
+            return "catchingUp"
+        } else if rebuild != nil {
+            return "rebuilding"
+        } else {
+            return "live"
+        }
+    }
+
     private func health() -> JSONValue {
         let head = max(feed?.head ?? 0, applied)
-        let status: String
-        if stoppedAt != nil {
-            status = "failed"
-        } else if let storeRetry {
-            status = storeRetry.error.disconnected ? "disconnected" : "retrying"
-        } else if let error = feed?.lastError, feed?.isCatchingUp == true, !error.isEmpty {
-            status = "disconnected"
-        } else if feed?.isCatchingUp == true || head > applied {
-            status = "catchingUp"
-        } else if rebuild != nil {
-            status = "rebuilding"
-        } else {
-            status = "live"
-        }
         var result: [String: JSONValue] = [
             "name": .string(configuration.name), "status": .string(status),
             "applied": .int(applied), "head": .int(head),

@@ -26,9 +26,11 @@ public final class Gatekeeper: @unchecked Sendable {
     private let lock = NSLock()
     private var keys: AuthorizedKeys
     private var revocations = 0
-    private var handshakeRefusals = 0
-    private var requestRefusals = 0
-    private var refusalLog = RefusalLog()
+    /// Refusals by the role that was needed ("any" for a request any role may make).
+    private var handshakeRefusals: [String: Int] = [:]
+    private var requestRefusals: [String: Int] = [:]
+    private var handshakeRefusalLog = RefusalLog()
+    private var requestRefusalLog = RefusalLog()
 
     /// - Throws: `SecurityError` when the directory cannot be read: a server does not start open.
     public init(authorizedDirectory: String, logger: Logger) throws(SecurityError) {
@@ -69,17 +71,18 @@ public final class Gatekeeper: @unchecked Sendable {
     func admit(rawKey: [UInt8], domain: String, address: String) -> Result<String, SecurityError> {
         guard let key = CurveKey.z85(rawKey) else { return .failure(SecurityError("not a CURVE key")) }
         let principal = lock.withLock { keys.principal(publicKey: key) }
+        let needed = ZAPDomain(rawValue: domain)?.roleAtHandshake
         let refusal: String
         if let principal {
-            guard let needed = ZAPDomain(rawValue: domain)?.roleAtHandshake, !principal.may(needed) else { return .success(key) }
+            guard let needed, !principal.may(needed) else { return .success(key) }
             refusal = "principal '\(principal.name)' (\(principal.roleList)) lacks the \(needed.rawValue) role"
         } else {
             refusal = "unknown key"
         }
         let fingerprint = Certificate.fingerprint(ofRawKey: rawKey)
         let shouldLog: RefusalLog.Decision = lock.withLock {
-            handshakeRefusals += 1
-            return refusalLog.note(fingerprint, now: monotonicNanoseconds())
+            handshakeRefusals[needed?.rawValue ?? "any", default: 0] += 1
+            return handshakeRefusalLog.note(fingerprint, now: monotonicNanoseconds())
         }
         switch shouldLog {
         case .log(let unlogged):
@@ -105,19 +108,33 @@ public final class Gatekeeper: @unchecked Sendable {
     public func authorize(_ userId: String?, _ role: Role?, for request: String) throws(WireError) -> Principal {
         let principal = userId.flatMap { key in lock.withLock { keys.principal(publicKey: key) } }
         if let principal, role.map(principal.may) ?? !principal.roles.isEmpty { return principal }
-        lock.withLock { requestRefusals += 1 }
-        guard let principal else {
-            throw WireError(.forbidden, "\(request) refused: this connection's key is no longer authorized (removed from \(directory))")
+        let refusal = principal.map {
+            "\(request) refused: principal '\($0.name)' has roles [\($0.roleList)]; \(request) needs \(role?.rawValue ?? "a role")"
+        } ?? "\(request) refused: this connection's key is no longer authorized (removed from \(directory))"
+        // Logged once per principal and request, and few per window: a client retrying a
+        // forbidden request cannot flood the log (each refusal is still counted in `stats`).
+        let subject = "\(principal?.name ?? userId ?? "?") \(request)"
+        let shouldLog: RefusalLog.Decision = lock.withLock {
+            requestRefusals[role?.rawValue ?? "any", default: 0] += 1
+            return requestRefusalLog.note(subject, now: monotonicNanoseconds())
         }
-        throw WireError(.forbidden, "\(request) refused: principal '\(principal.name)' has roles [\(principal.roleList)]; \(request) needs \(role?.rawValue ?? "a role")")
+        if case .log(let unlogged) = shouldLog {
+            logger.warning("request refused", metadata: ["reason": "\(refusal)", "refusals.notLogged": "\(unlogged)"])
+        }
+        throw WireError(.forbidden, refusal)
     }
 
     /// `{"handshakes": n, "requests": n, "authorizedKeys": n}` for a server's `stats`.
     public var refusals: JSONValue {
         lock.withLock {
-            ["handshakes": .int(Int64(handshakeRefusals)), "requests": .int(Int64(requestRefusals)),
+            ["handshakes": .int(Int64(handshakeRefusals.values.reduce(0, +))), "requests": .int(Int64(requestRefusals.values.reduce(0, +))),
              "authorizedKeys": .int(Int64(keys.principals.count))]
         }
+    }
+
+    /// The refusals by stage and the role that was needed, for the metrics.
+    public var refusalsByRole: (handshakes: [String: Int], requests: [String: Int]) {
+        lock.withLock { (handshakeRefusals, requestRefusals) }
     }
 }
 

@@ -1,4 +1,5 @@
 import EventModel
+import Logging
 import WireProtocol
 import ZeroMQ
 
@@ -30,6 +31,9 @@ public final class EventFeed: @unchecked Sendable {
         public var receiveHighWaterMark: Int32 = 1_000_000
         /// The keys to reach a CURVE write node with (both endpoints); nil for plain text.
         public var curve: CurveClientKeys?
+        /// Where the feed reports the faults it recovers from (a gap, a silent link) and each
+        /// catch-up's end with its duration; nil for none.
+        public var logger: Logger?
 
         public init(publishEndpoint: String, catchUpEndpoint: String, category: String? = nil) {
             self.publishEndpoint = publishEndpoint
@@ -80,6 +84,9 @@ public final class EventFeed: @unchecked Sendable {
     /// After an unusable catch-up reply, no new request before this time (no hammering).
     private var retryAt: Int64 = 0
     private var needsCatchUp = true
+    /// Why the catch-up under way began, when, and from where: logged when it ends. Nil for a
+    /// probe's catch-up (routine, so not logged) or none.
+    private var recovery: (reason: String, startedAt: Int64, from: Int64)?
     private var lastHeard: Int64
 
     /// Subscribes at once; the first `poll` then catches up from `position`.
@@ -91,6 +98,7 @@ public final class EventFeed: @unchecked Sendable {
         self.position = position
         self.subscriber = try Self.subscribe(context, configuration)
         self.lastHeard = monotonicNanoseconds()
+        self.recovery = ("start", lastHeard, position)
     }
 
     deinit {
@@ -147,7 +155,7 @@ public final class EventFeed: @unchecked Sendable {
                 : header.previousInCategory <= position
             guard isNext else {
                 gapsRepaired += 1
-                needsCatchUp = true
+                beginRecovery("gap", metadata: ["feed.position": "\(position)", "event.position": "\(header.position)"])
                 break
             }
             guard let (event, syncedAt) = try? EventFrames.decodePublishedBody(frames[2]), event.position == header.position else { continue }
@@ -164,7 +172,7 @@ public final class EventFeed: @unchecked Sendable {
         if relevantHead > position {
             // The events before this heartbeat were published before it: they were lost.
             gapsRepaired += 1
-            needsCatchUp = true
+            beginRecovery("gap", metadata: ["feed.position": "\(position)", "heartbeat.head": "\(relevantHead)"])
         } else if configuration.category != nil {
             // Nothing of this category lies between its last event and the head: a filtered
             // feed has seen everything up to the head, which lets read-your-writes on other
@@ -228,6 +236,7 @@ public final class EventFeed: @unchecked Sendable {
             position = max(position, summary.scannedTo)
             head = max(head, summary.head)
             needsCatchUp = summary.scannedTo < summary.head
+            if !needsCatchUp { endRecovery() }
             lastFailure = nil
             lastHeard = monotonicNanoseconds()
             if needsCatchUp {
@@ -265,7 +274,28 @@ public final class EventFeed: @unchecked Sendable {
             subscriber = fresh
             resubscriptions += 1
         }
-        needsCatchUp = true
+        beginRecovery("silence", metadata: ["silent.ms": "\(silentFor)", "endpoint.publish": "\(configuration.publishEndpoint)"])
         lastHeard = monotonicNanoseconds()
+    }
+
+    /// Starts catching up after a fault, and says so (once per recovery: a gap found while one is
+    /// repaired joins it).
+    private func beginRecovery(_ reason: String, metadata: Logger.Metadata) {
+        needsCatchUp = true
+        guard recovery == nil else { return }
+        recovery = (reason, monotonicNanoseconds(), position)
+        configuration.logger?.notice(
+            reason == "gap" ? "gap in the live stream: catching up" : "no event or heartbeat: resubscribed, catching up",
+            metadata: metadata.merging(["recovery": "\(reason)"]) { $1 })
+    }
+
+    /// The catch-up reached the head: reports how long the recovery (or the start) took.
+    private func endRecovery() {
+        guard let (reason, startedAt, from) = recovery else { return }
+        recovery = nil
+        configuration.logger?.info(reason == "start" ? "caught up" : "recovered: caught up", metadata: [
+            "recovery": "\(reason)", "catchUp.ms": "\((monotonicNanoseconds() - startedAt) / 1_000_000)",
+            "catchUp.positions": "\(position - from)", "feed.position": "\(position)",
+        ])
     }
 }

@@ -18,11 +18,17 @@ public final class WriteNode<D: Domain>: Sendable {
     private let committer: Committer
     private let catchUp: CatchUpServer
     private let store: EventStore
+    private let metrics: WriteNodeMetrics
     private let logger: Logger
 
+    /// - Parameter metrics: made from the swift-metrics backend bootstrapped before (none: no-ops).
     /// - Throws: `WriteNodeError` naming the directory or endpoint that could not be used.
-    public init(configuration: WriteNodeConfiguration, domain: D, logger: Logger = Logger(label: "prism.write-node")) throws {
+    public init(
+        configuration: WriteNodeConfiguration, domain: D, metrics: WriteNodeMetrics = WriteNodeMetrics(),
+        logger: Logger = Logger(label: "prism.write-node")
+    ) throws {
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
         // A group's length is a 32-bit field: a batch of the largest requests must fit in it.
         guard configuration.maxBatchRequests * configuration.maxRequestBytes <= 1 << 31 else {
@@ -64,7 +70,8 @@ public final class WriteNode<D: Domain>: Sendable {
             committer = try Committer(context: context, store: store)
             sequencer = try Sequencer(
                 configuration: configuration, domain: domain, store: store,
-                commands: commands, publisher: publisher, publishEndpoint: boundEndpoints.publish, committer: committer, logger: logger)
+                commands: commands, publisher: publisher, publishEndpoint: boundEndpoints.publish, committer: committer,
+                metrics: metrics, logger: logger)
             catchUp = CatchUpServer(socket: catchUpSocket, store: store, configuration: configuration, logger: logger)
         } catch let error as ZMQError {
             throw WriteNodeError("\(error)")
@@ -88,6 +95,8 @@ public final class WriteNode<D: Domain>: Sendable {
         logger.info("write node serving", metadata: [
             "endpoint.command": "\(boundEndpoints.command)", "endpoint.publish": "\(boundEndpoints.publish)",
             "endpoint.catchUp": "\(boundEndpoints.catchUp)", "store.directory": "\(configuration.dataDirectory)",
+            "durability": "fdatasync before every reply, up to \(configuration.maxBatchRequests) requests per commit",
+            "idWindow.events": "\(configuration.store.idWindowEvents)",
             "security": "\(configuration.security.map { "CURVE, keys \($0.keys.path), identity \($0.identity)" } ?? "none (plain text, anyone may connect)")",
         ])
         let finished = DispatchGroup()
@@ -114,6 +123,11 @@ public final class WriteNode<D: Domain>: Sendable {
     /// their next request, and subscribers are admitted again under the new set.
     public func reloadAuthorizedKeys() {
         configuration.security?.gatekeeper.reload()
+    }
+
+    /// Brings the metrics read at scrape time up to date (positions, refusals), from any thread.
+    public func refreshMetrics() {
+        metrics.refresh(store: store, gatekeeper: configuration.security?.gatekeeper)
     }
 
     /// Stops serving, from any thread (a signal handler's dispatch source, a test).

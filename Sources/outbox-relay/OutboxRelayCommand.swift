@@ -55,8 +55,7 @@ struct OutboxRelayCommand: ParsableCommand {
     @Option(help: "How many recently relayed ids positionOf answers from memory.")
     var recentPositions = 100_000
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @OptionGroup var log: LogOptions
 
     @OptionGroup var keys: KeyOptions
 
@@ -106,8 +105,7 @@ struct OutboxRelayCommand: ParsableCommand {
         }
         let url: PostgresURL
         do { url = try PostgresURL(urlText) } catch { throw ValidationError(error.message) }
-        var logger = Logger(label: "prism.outbox-relay")
-        logger.logLevel = logLevel
+        let logger = log.bootstrap(label: "prism.outbox-relay")
         var configuration = RelayConfiguration(postgresURL: url)
         configuration.commandEndpoint = commandEndpoint
         configuration.catchUpEndpoint = catchUpEndpoint

@@ -1,13 +1,15 @@
 import ArgumentParser
+import CommandLineSupport
 import Dispatch
 import Foundation
+import HTTPEndpoint
 import Logging
 import OrdersDomain
-import WireProtocol
-import WriteNodeHost
-import CommandLineSupport
 import Security
 import SecurityOptions
+import Telemetry
+import WireProtocol
+import WriteNodeHost
 
 /// `write-node`: parses flags and runs a `WriteNode` hosting the orders domain until SIGINT/SIGTERM.
 @main
@@ -67,10 +69,11 @@ struct WriteNodeCommand: ParsableCommand {
     @Option(help: "Most stream heads kept in memory for expected-version checks (past it, indexed ones refill from the index).")
     var maxCachedStreams = 1_000_000
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    @OptionGroup var log: LogOptions
 
     @OptionGroup var keys: KeyOptions
+
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
         guard maxBatch >= 1 else { throw ValidationError("--max-batch must be at least 1, got \(maxBatch)") }
@@ -112,18 +115,21 @@ struct WriteNodeCommand: ParsableCommand {
         configuration.store.idWindowSeconds = idWindowSeconds
         configuration.store.maxCachedStreams = maxCachedStreams
 
-        var logger = Logger(label: "prism.write-node")
-        logger.logLevel = logLevel
+        let logger = log.bootstrap(label: "prism.write-node")
         configuration.security = try keys.serverSecurity(defaultIdentity: ServerKeyName.writeNode, logger: logger)
+        let exporter = try metrics.bootstrap(help: WriteNodeMetrics.help)
         let node: WriteNode<OrdersDomain>
+        let metricsEndpoint: HTTPEndpoint?
         do {
             node = try WriteNode(configuration: configuration, domain: OrdersDomain(), logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { node.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { node.shutdown() }
         let reload = ReloadSignal { node.reloadAuthorizedKeys() }
         node.run()
+        metricsEndpoint?.close()
         withExtendedLifetime((signals, reload)) {}
     }
 }

@@ -17,12 +17,14 @@ final class RelaySystem: @unchecked Sendable {
     let application: PostgresSession
     private var relays: [RelayProcess] = []
 
-    /// - Parameter logicalDecoding: PostgreSQL with `wal_level = logical`, for CDC.
-    init(writeNodeArguments: [String] = [], logicalDecoding: Bool = false) throws {
+    /// - Parameters:
+    ///   - curve: with a write node started `--keys`, the keys the test reaches it with.
+    ///   - logicalDecoding: PostgreSQL with `wal_level = logical`, for CDC.
+    init(writeNodeArguments: [String] = [], curve: CurveClientKeys? = nil, logicalDecoding: Bool = false) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("prism-relay-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         postgres = try PostgresServer(logicalDecoding: logicalDecoding)
-        writeNode = WriteNodeProcess(workDirectory: directory, extraArguments: writeNodeArguments)
+        writeNode = WriteNodeProcess(workDirectory: directory, extraArguments: writeNodeArguments, curve: curve)
         try writeNode.start()
         application = Self.session(postgres)
     }
@@ -40,8 +42,8 @@ final class RelaySystem: @unchecked Sendable {
 
     /// Starts a relay and waits until its query endpoint answers `health`.
     @discardableResult
-    func startRelay(_ arguments: [String] = [], environment: [String: String] = [:]) throws -> RelayProcess {
-        let relay = RelayProcess(system: self, arguments: arguments, environment: environment)
+    func startRelay(_ arguments: [String] = [], environment: [String: String] = [:], curve: CurveClientKeys? = nil) throws -> RelayProcess {
+        let relay = RelayProcess(system: self, arguments: arguments, environment: environment, curve: curve)
         try relay.start()
         relays.append(relay)
         return relay
@@ -72,7 +74,7 @@ final class RelaySystem: @unchecked Sendable {
     /// Every event in the write node's log, in position order.
     func log() throws -> [RecordedEvent] {
         let context = try Context()
-        let client = RequestClient(context, endpoint: writeNode.catchUpEndpoint)
+        let client = RequestClient(context, endpoint: writeNode.catchUpEndpoint, curve: writeNode.curve)
         var events: [RecordedEvent] = []
         while true {
             let request: JSONValue = ["after": .int(events.last?.position ?? 0), "limit": 1000]
@@ -91,10 +93,13 @@ final class RelayProcess: @unchecked Sendable {
     private(set) var process: ManagedProcess?
     private let directory: URL
     private let environment: [String: String]
+    /// With `--keys`: the keys the test queries the relay with.
+    private let curve: CurveClientKeys?
 
-    init(system: RelaySystem, arguments: [String], environment: [String: String]) {
+    init(system: RelaySystem, arguments: [String], environment: [String: String] = [:], curve: CurveClientKeys? = nil) {
         directory = system.directory
         self.environment = environment
+        self.curve = curve
         self.arguments = ["--postgres-url", system.postgres.url(), "--command-endpoint", system.writeNode.commandEndpoint,
                           "--catch-up-endpoint", system.writeNode.catchUpEndpoint, "--query-endpoint", queryEndpoint,
                           "--write-node-timeout-ms", "2000"] + arguments
@@ -112,7 +117,7 @@ final class RelayProcess: @unchecked Sendable {
     func start() throws {
         try launch()
         guard let process else { return }
-        let client = try QueryClient(endpoint: queryEndpoint)
+        let client = try QueryClient(endpoint: queryEndpoint, curve: curve)
         let answered = waitUntil(timeout: .seconds(20), interval: .milliseconds(20)) {
             !process.isRunning || (try? client.query("health", timeout: 200))?["ok"] == .bool(true)
         }
@@ -125,7 +130,7 @@ final class RelayProcess: @unchecked Sendable {
     var standardError: String { process?.standardError ?? "" }
 
     func query(_ name: String, _ params: JSONValue = [:], waitMs: Int? = nil) throws -> JSONValue {
-        try QueryClient(endpoint: queryEndpoint).query(name, params, waitMs: waitMs, timeout: 5000 + (waitMs ?? 0))
+        try QueryClient(endpoint: queryEndpoint, curve: curve).query(name, params, waitMs: waitMs, timeout: 5000 + (waitMs ?? 0))
     }
 
     var healthStatus: String? { (try? query("health"))?["result"]?["status"]?.stringValue }

@@ -50,8 +50,9 @@ def receive(sock: zmq.Socket, timeout_ms: int = RECEIVE_TIMEOUT_MS) -> list[byte
 
 
 class WriteNode:
-    def __init__(self, context: zmq.Context, data_dir: Path, log_path: Path, keys=None):
+    def __init__(self, context: zmq.Context, data_dir: Path, log_path: Path, keys=None, extra_args: list[str] = ()):
         self.context = context
+        self.extra_args = list(extra_args)
         self.data_dir = data_dir
         self.log_path = log_path
         self.keys = keys
@@ -74,7 +75,8 @@ class WriteNode:
                 [str(binary), "--data-dir", str(self.data_dir),
                  "--command-endpoint", self.command, "--publish-endpoint", self.publish,
                  "--catch-up-endpoint", self.catch_up, "--heartbeat-ms", str(self.heartbeat_ms),
-                 "--segment-bytes", "1048576", *(["--keys", str(self.keys.directory)] if self.keys else [])],
+                 "--segment-bytes", "1048576", *(["--keys", str(self.keys.directory)] if self.keys else []),
+                 *self.extra_args],
                 stdout=self.log, stderr=subprocess.STDOUT)
             if self.wait_ready():
                 return

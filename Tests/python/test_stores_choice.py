@@ -73,3 +73,25 @@ def test_the_command_line_prints_the_procfile_and_refuses_a_bad_store():
     assert ok.returncode == 0 and "postgres: exec scripts/store-server postgres --dir /d --port 5570" in ok.stdout
     bad = subprocess.run([*args, "--stores", "mongo"], cwd=REPO / "scripts", capture_output=True, text=True)
     assert bad.returncode == 2 and "--stores takes" in bad.stderr
+
+
+@pytest.mark.parametrize("mode,wal_level", [("outbox", "replica"), ("cdc", "logical")])
+@pytest.mark.parametrize("with_stores", [False, True])
+def test_start_mode_adds_the_apps_database_and_the_relay(tmp_path, mode, wal_level, with_stores):
+    """`scripts/start --mode`: one PostgreSQL (the stores' own when `--stores postgres` started one),
+    at the wal_level the mode needs, and a relay line that installs the app's schema first."""
+    from lagexp import outbox
+    source = REPO / "Procfile"
+    if with_stores:
+        source = tmp_path / "Procfile.stores"
+        source.write_text(generated(["postgres"])[1])
+    text = outbox.procfile_text(source, mode, 5570, "/var/tmp/prism-0/postgres")
+    lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+    names = [line.split(":", 1)[0] for line in lines]
+    assert names == ["postgres", "write-node", "orders", "search", "status", "history", "relay"]
+    assert lines[0].endswith(f"--port 5570 --wal-level {wal_level}")
+    install, relay = lines[-1].split(": ", 1)[1].split(" && exec ")
+    assert install.startswith("python3 examples/orders-state-stored/orders_app.py --url postgres://prism:prism@127.0.0.1:5570/prism install")
+    assert f"--outbox {'on' if mode == 'outbox' else 'off'}" in install
+    assert relay.startswith(f".build/release/outbox-relay --mode {mode} --postgres-url postgres://prism:prism@127.0.0.1:5570/prism")
+    assert ("--tables public.users,public.orders --mapping orders" in relay) == (mode == "cdc")

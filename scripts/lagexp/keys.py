@@ -35,6 +35,8 @@ SYSTEM_KEYS: dict[str, str | None] = {
     **{projector_key(p): "projector" for p in PROJECTORS},
     "admin": "admin",
     "writer": "writer",
+    # The outbox relay appends for the application: its own key, with the writer's role.
+    "outbox-relay": "writer",
     "reader": "reader",
 }
 

@@ -76,14 +76,16 @@ class Server:
     Restartable on the same directory and port, as a database that crashed and came back.
     """
 
-    def __init__(self, kind: str, log_path: Path, port: int | None = None, password: str | None = None):
-        """`password`: PostgreSQL's superuser's (default `prism`), Redis's requirepass (default none)."""
+    def __init__(self, kind: str, log_path: Path, port: int | None = None, password: str | None = None,
+                 wal_level: str | None = None):
+        """`password`: PostgreSQL's superuser's (default `prism`), Redis's requirepass (default none).
+        `wal_level`: PostgreSQL's (`logical` for CDC; default `replica`)."""
         from .system import Process, free_port, local_launch
         self.kind, self.password = kind, password
         self.port = port or free_port()
         self.directory = Path(tempfile.mkdtemp(prefix=f"prism-{kind}-"))
         self.directory.chmod(0o755)
-        options = ["--password", password] if password else []
+        options = (["--password", password] if password else []) + (["--wal-level", wal_level] if wal_level else [])
         argv = [str(STORE_SERVER), kind, "--dir", str(self.directory / "data"), "--port", str(self.port), *options]
         self.process = Process(kind, None, argv, log_path, local_launch)
 

@@ -125,3 +125,25 @@ def wait_until(predicate, deadline_s: float, interval_s: float = 0.05):
         time.sleep(interval_s)
         value = predicate()
     return value
+
+
+def read_log(endpoint: str, after: int = 0, page: int = 10_000, timeout_ms: int = 10_000) -> list[dict]:
+    """Every event after `after` from a write node's catch-up endpoint (JSON log reads of `page`
+    events, PROTOCOL.md § 4), in log order; raises on an error or an unanswered read."""
+    events: list[dict] = []
+    while True:
+        sock = dial(zmq.REQ, endpoint)
+        try:
+            sock.send(json.dumps({"after": after, "limit": page}).encode())
+            if not sock.poll(timeout_ms, zmq.POLLIN):
+                raise TimeoutError(f"no answer to a log read from {endpoint} within {timeout_ms} ms")
+            summary, *bodies = sock.recv_multipart()
+        finally:
+            sock.close()
+        summary = json.loads(summary)
+        if not summary.get("ok"):
+            raise RuntimeError(f"log read after {after}: {summary}")
+        events += [json.loads(body) for body in bodies]
+        if summary["scannedTo"] >= summary["head"]:
+            return events
+        after = summary["scannedTo"]

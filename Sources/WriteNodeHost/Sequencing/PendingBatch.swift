@@ -64,23 +64,32 @@ struct PendingBatch {
     ///   - results: the store's result for each of `requests`, or nil when the group failed.
     ///   - failure: what requests answered from the group are told when it failed.
     ///   - head: the durable head before the group (the position of a command that appended nothing).
-    func replies(results: [Result<[RecordedEvent], EventStoreError>]?, failure: WireError, head: Int64) -> [[[UInt8]]] {
+    ///   - outcomes: counts each reply (for the metrics), as it is written.
+    func replies(results: [Result<[RecordedEvent], EventStoreError>]?, failure: WireError, head: Int64, outcomes: inout RequestOutcomes) -> [[[UInt8]]] {
         pending.map { item in
-            let reply: [UInt8]
+            let answer: Result<[UInt8], WireError>
             switch item.outcome {
-            case .failed(let error): reply = error.reply.jsonBytes
-            case .answered(let json): reply = json.jsonBytes
+            case .failed(let error): answer = .failure(error)
+            case .answered(let json): answer = .success(json.jsonBytes)
             case .appended(let range):
-                reply = results.map { Self.reply(for: $0[range], head: head) } ?? failure.reply.jsonBytes
+                answer = results.map { Self.reply(for: $0[range], head: head) } ?? .failure(failure)
+                if case .success = answer { outcomes.appended += 1 }
             }
-            return item.route + [reply]
+            switch answer {
+            case .success(let reply):
+                outcomes.succeeded += 1
+                return item.route + [reply]
+            case .failure(let error):
+                outcomes.failed[error.code, default: 0] += 1
+                return item.route + [error.reply.jsonBytes]
+            }
         }
     }
 
     /// `{"events":[…],"ok":true,"position":P}`, written directly: this runs once per request.
     /// The first failed append of a command answers for all of it (nothing of a failed command
     /// is stored: its appends are to one stream, or checked together by the domain).
-    static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> [UInt8] {
+    static func reply(for results: ArraySlice<Result<[RecordedEvent], EventStoreError>>, head: Int64) -> Result<[UInt8], WireError> {
         var position = head
         var reply = JSONObjectWriter(capacity: 96)
         var failure: WireError?
@@ -107,9 +116,9 @@ struct PendingBatch {
             }
             out.append(UInt8(ascii: "]"))
         }
-        if let failure { return failure.reply.jsonBytes }
+        if let failure { return .failure(failure) }
         reply.value("ok", true)
         reply.int("position", position)
-        return reply.finish()
+        return .success(reply.finish())
     }
 }

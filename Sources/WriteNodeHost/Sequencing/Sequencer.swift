@@ -19,6 +19,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
     private let store: EventStore
     private var cache: StreamStateCache<D>
     private let logger: Logger
+    private let metrics: WriteNodeMetrics
     private(set) var statistics = Statistics()
     /// Clients that leave their replies unread: their requests are dropped unprocessed for a while.
     private var unreading = UnreadingClients()
@@ -63,7 +64,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
 
     init(
         configuration: WriteNodeConfiguration, domain: D, store: EventStore, commands: Socket,
-        publisher: Socket, publishEndpoint: String, committer: Committer, logger: Logger
+        publisher: Socket, publishEndpoint: String, committer: Committer, metrics: WriteNodeMetrics, logger: Logger
     ) throws {
         self.configuration = configuration
         self.gatekeeper = configuration.security?.gatekeeper
@@ -73,6 +74,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         self.committer = committer
         self.store = store
         self.cache = StreamStateCache(domain: domain)
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -251,7 +253,7 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         } catch {
             // Appends are refused (a failed write whose log cannot be reopened yet).
             cache.forgetAll()
-            try send(pending.replies(results: nil, failure: Self.unavailable(error), head: store.headPosition))
+            try answer(pending, results: nil, failure: Self.unavailable(error), head: store.headPosition)
             return
         }
         for (index, result) in staged.results.enumerated() {
@@ -278,20 +280,25 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         inFlight = nil
         statistics.appendNanoseconds += nanoseconds
         statistics.sync.record(nanoseconds: nanoseconds)
+        metrics.sync.recordNanoseconds(nanoseconds)
         if let error {
             store.abandon(staged)
             cache.forgetAll()
             statistics.failedCommits += 1
+            metrics.groupFailures.increment()
             logger.error("commit failed; appends pause until the log's tail is validated again", metadata: ["error": "\(error.message)"])
             let failure = Self.unavailable(error)
             let behind = collecting
             collecting = PendingBatch()
-            try send(pending.replies(results: nil, failure: failure, head: staged.headBefore))
-            try send(behind.replies(results: nil, failure: failure, head: staged.headBefore))
+            try answer(pending, results: nil, failure: failure, head: staged.headBefore)
+            try answer(behind, results: nil, failure: failure, head: staged.headBefore)
             return
         }
         statistics.batches += 1
         statistics.eventsAppended += staged.events.count
+        metrics.groups.increment()
+        metrics.events.increment(by: Int64(staged.events.count))
+        metrics.groupRequests.record(pending.count)
         publisher.prepare(after: staged.headBefore, store: store)
         store.confirm(staged)
         // The next group starts syncing before this one is answered and published: the
@@ -299,7 +306,9 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         // A failure to hand it over must not cost this durable group its replies and publishes.
         var handOver: (any Error)?
         do { try dispatch() } catch { handOver = error }
-        try send(pending.replies(results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore))
+        try answer(pending, results: staged.results, failure: WireError(.internal, "unreachable"), head: staged.headBefore)
+        let repliedAt = monotonicNanoseconds()
+        for receivedAt in pending.receivedAt { metrics.appendLatency.recordNanoseconds(repliedAt - receivedAt) }
         try publisher.publish(staged.events, syncedAt: syncedAt)
         let publishedAt = wallClockNanoseconds()
         for _ in staged.events { statistics.publish.record(nanoseconds: publishedAt - syncedAt) }
@@ -311,9 +320,13 @@ final class Sequencer<D: Domain>: @unchecked Sendable {
         return WireError(.unavailable, "event store could not commit, nothing of this request was stored: \(message)")
     }
 
-    /// Sends replies. Without `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped
-    /// by libzmq, which is what we want: the event is durable and published all the same.
-    private func send(_ replies: [[[UInt8]]]) throws {
+    /// Sends a batch's replies (`PendingBatch.replies`) and counts them. Without
+    /// `ZMQ_ROUTER_MANDATORY` a reply to a client that went away is dropped by libzmq, which is
+    /// what we want: the event is durable and published all the same.
+    private func answer(_ batch: PendingBatch, results: [Result<[RecordedEvent], EventStoreError>]?, failure: WireError, head: Int64) throws {
+        var outcomes = RequestOutcomes()
+        let replies = batch.replies(results: results, failure: failure, head: head, outcomes: &outcomes)
+        metrics.record(outcomes)
         for reply in replies { try unreading.send(reply, on: commands) }
     }
 
