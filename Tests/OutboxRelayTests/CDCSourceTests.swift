@@ -30,8 +30,10 @@ import Testing
 
     /// A relay's connection with a CDC source on `tables`: takes the lock, which prepares the slot
     /// and snapshots what is new.
-    static func open(_ server: PostgresServer, tables: [String], slot: String = "test_slot") throws -> (CDCSource, RelayDatabase) {
-        let configuration = try CDCSource.Configuration(slot: slot, tables: tables.map { TableName($0)! }, mapping: GenericMapping())
+    static func open(
+        _ server: PostgresServer, tables: [String], slot: String = "test_slot", mapping: any ChangeMapping = GenericMapping()
+    ) throws -> (CDCSource, RelayDatabase) {
+        let configuration = try CDCSource.Configuration(slot: slot, tables: tables.map { TableName($0)! }, mapping: mapping)
         let source = CDCSource(configuration: configuration, logger: logger)
         let database = RelayDatabase(url: try PostgresURL(server.url()), source: source, logger: logger)
         // A closed relay's backend may hold the lock a moment longer: wait as a standby relay would.
@@ -186,6 +188,28 @@ import Testing
         let captured = try app.query("SELECT table_name FROM prism_cdc_tables").map { try $0.decode(String.self) }
         #expect(captured == ["public.orders"])
         #expect(log.resent == 0)
+    }
+
+    // MARK: - Dead letters
+
+    /// A change the mapping cannot make events of (the orders mapping needs the old row, which a
+    /// table without REPLICA IDENTITY FULL does not log) is parked with its reason; the rest flow.
+    @Test func anUnmappableChangeIsParkedAndTheRestFlow() throws {
+        let server = try PostgresServer(logicalDecoding: true)
+        let app = try Self.session(server)
+        try app.transaction([
+            "CREATE TABLE users (user_id text PRIMARY KEY, name text NOT NULL, state text NOT NULL)",
+            "INSERT INTO users VALUES ('u1', 'Ann', 'California')",
+        ])
+        let (source, database) = try Self.open(server, tables: ["public.users"], mapping: OrdersMapping())
+        let log = MemoryLog()
+        try app.transaction(["UPDATE users SET state = 'Texas' WHERE user_id = 'u1'", "INSERT INTO users VALUES ('u2', 'Bob', 'Ohio')"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.events.map(\.type) == ["UserRegistered", "UserRegistered"])
+        let parked = try app.query("SELECT stream, type, reason FROM prism_outbox_dead_letter").map { try $0.decode((String, String, String).self) }
+        #expect(parked.count == 1)
+        #expect(parked.first?.0 == "cdc-public.users" && parked.first?.1 == "UnmappedChange")
+        #expect(parked.first?.2.contains("REPLICA IDENTITY FULL") == true)
     }
 
     // MARK: - Crashes

@@ -22,7 +22,7 @@ public final class CDCSource: ChangeSource {
         public var tables: [TableName]
         /// `--mapping generic|orders`.
         public var mapping: any ChangeMapping
-        /// Test only: abort the process after a batch's progress is committed and before the
+        /// Test only: kill the process after a batch's progress is committed and before the
         /// slot advances (`PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE=1`).
         public var crashBeforeSlotAdvance = false
 
@@ -102,14 +102,16 @@ public final class CDCSource: ChangeSource {
     /// dropped (its changes are no longer decoded); the added tables are snapshotted together.
     public func prepare(_ database: RelayDatabase) throws {
         let session = database.session
-        if try slot.createIfMissing(session) {
+        if try !slot.exists(session) {
             // A new slot (the first start, or the old slot dropped after it lost its WAL): what an
-            // old one captured is void, and every table is snapshotted again.
+            // old one captured is void, and every table is snapshotted again. Forgotten before the
+            // slot is created, so that a crash in between changes nothing.
             try session.transaction {
                 for table in ["prism_cdc_tables", "prism_cdc_snapshot_rows", "prism_cdc_slots"] {
                     try session.query("DELETE FROM \(unescaped: table) WHERE slot = \(configuration.slot)")
                 }
             }
+            try slot.create(session)
             logger.info("created replication slot", metadata: ["cdc.slot": "\(configuration.slot)"])
         }
         try session.query("""
