@@ -41,7 +41,8 @@ extension Prism {
         func validate() throws {
             guard (50...10_000).contains(intervalMs) else { throw ValidationError("--interval-ms must be 50…10000, got \(intervalMs)") }
             guard (10...60_000).contains(timeoutMs) else { throw ValidationError("--timeout-ms must be 10…60000, got \(timeoutMs)") }
-            guard (10...86_400).contains(windowSeconds) else { throw ValidationError("--window-seconds must be 10…86400, got \(windowSeconds)") }
+            // One point a second, all sent to each page that opens: an hour with four projectors is about 1 MB.
+            guard (10...3600).contains(windowSeconds) else { throw ValidationError("--window-seconds must be 10…3600, got \(windowSeconds)") }
         }
 
         func run() throws {

@@ -8,6 +8,8 @@
   JSON; unknown paths get 404; the dashboard keeps serving while every process is down.
 - In secure mode it reads every process with the `reader` key; a key that is not there is named.
   A hung (SIGSTOPped) projector shows as down while the others' updates keep coming.
+- A projection that throws shows `failed`, with its error, as a fault.
+- `--listen`: loopback by default, another address served with a warning, a bad one refused.
 
 Screenshots go to $PRISM_DASHBOARD_RESULTS (default <repo>/results/dashboard/, outside git);
 docs/images/dashboard.png is a copy of one.
@@ -48,8 +50,9 @@ DOWN_WITHIN_S = 3.0
 class Dashboard:
     """A `prism dashboard` process on a free port; `url` once it printed where it serves."""
 
-    def __init__(self, log_path: Path, command: str, projectors: dict[str, str], extra: list[str] = ()):
-        argv = [str(bin_dir() / "prism"), "dashboard", "--listen", "127.0.0.1:0", "--command-endpoint", command,
+    def __init__(self, log_path: Path, command: str, projectors: dict[str, str], extra: list[str] = (),
+                 listen: str = "127.0.0.1:0"):
+        argv = [str(bin_dir() / "prism"), "dashboard", "--listen", listen, "--command-endpoint", command,
                 *[arg for name, endpoint in projectors.items() for arg in ("--projector", f"{name}={endpoint}")], *extra]
         self.log_path = log_path
         with open(log_path, "wb") as log:
@@ -57,9 +60,9 @@ class Dashboard:
         _registry.add(self.popen)
         deadline = time.monotonic() + DEADLINE_S
         while time.monotonic() < deadline:
-            match = re.search(r"http://127\.0\.0\.1:(\d+)/", log_path.read_text(errors="replace"))
+            match = re.search(r"http://(\S+):(\d+)/", log_path.read_text(errors="replace"))
             if match:
-                self.port = int(match.group(1))
+                self.host, self.port = match.group(1), int(match.group(2))
                 self.url = match.group(0)
                 return
             if self.popen.poll() is not None:
@@ -154,6 +157,8 @@ def test_dashboard_in_a_browser(tmp_path, cleanup):
     browser = Browser(tmp_path / "logs" / "chromedriver.log")
     cleanup(browser.close)
     browser.open(dashboard.url)
+    # Every update redraws the charts: an error in the page's script would recur after this.
+    browser.script("window.pageErrors = []; window.addEventListener('error', e => window.pageErrors.push(e.message));")
 
     page = poll(lambda: (lambda p: p if p["connection"] == "open" and all(
         p["processes"].get(n, {}).get("state") == "live" for n in PROJECTORS) else None)(browser.script(READ_PAGE)),
@@ -196,6 +201,32 @@ def test_dashboard_in_a_browser(tmp_path, cleanup):
     assert report["exitStatus"] == 0, report
     poll(lambda: all(p["state"] == "live" for p in browser.script(READ_PAGE)["processes"].values() if p["state"] != "serving"),
          "every projector live after the load")
+    assert browser.script("return window.pageErrors") == []
+    # The charts are drawn: each canvas has far more coloured pixels (the grid and labels are grey)
+    # than when drawn again with no points, only the fault markers (the page's globals, one script:
+    # no update can come in between).
+    drawn, empty = browser.script("""
+        const ids = ['chart-positions', 'chart-behind', 'chart-lag'];
+        const coloured = id => {
+          const canvas = document.getElementById(id);
+          const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+          let count = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            const [r, g, b, a] = [data[i], data[i + 1], data[i + 2], data[i + 3]];
+            if (a > 100 && Math.max(r, g, b) - Math.min(r, g, b) > 60) count++;
+          }
+          return count;
+        };
+        const drawn = ids.map(coloured);
+        const saved = points;
+        points = [];
+        draw();
+        const empty = ids.map(coloured);
+        points = saved;
+        draw();
+        return [drawn, empty];""")
+    print(f"coloured pixels per chart: {drawn}, without points: {empty}")
+    assert all(with_points > without + 150 for with_points, without in zip(drawn, empty)), (drawn, empty)
     RESULTS.mkdir(parents=True, exist_ok=True)
     browser.screenshot(RESULTS / "dashboard.png")
     assert (RESULTS / "dashboard.png").stat().st_size > 10_000
@@ -278,3 +309,58 @@ def test_secure_mode_and_a_hung_process(tmp_path, cleanup):
                              capture_output=True, text=True, timeout=DEADLINE_S)
     assert missing.returncode != 0
     assert "nobody" in missing.stderr, missing.stderr
+
+
+def test_a_failed_projector(tmp_path, cleanup, write_node):
+    """A projection that throws shows `failed` with its error, as a fault; the write node stays serving."""
+    require_binaries()
+    query = f"tcp://127.0.0.1:{free_port()}"
+    with open(tmp_path / "faulty.log", "wb") as log:
+        faulty = subprocess.Popen([str(bin_dir() / "faulty-projector"), "--data-dir", str(tmp_path / "faulty"),
+                                   "--query-endpoint", query, "--publish-endpoint", write_node.publish,
+                                   "--catch-up-endpoint", write_node.catch_up],
+                                  stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    _registry.add(faulty)
+    cleanup(lambda: stop_popen(faulty))
+    dashboard = Dashboard(tmp_path / "dashboard.log", write_node.command, {"faulty": query})
+    cleanup(dashboard.stop)
+
+    def states():
+        latest = json.loads(dashboard.get("/state")[2])["latest"] or {}
+        return {p["name"]: p for p in latest.get("processes", [])}
+
+    poll(lambda: states().get("faulty", {}).get("state") == "live", "the faulty projector live")
+    for index, kind in enumerate(["NoteAdded", "Poison"]):
+        reply = write_node.request({"append": {"stream": "note-1", "expectedVersion": "any", "events": [
+            {"id": f"00000000-0000-4000-8000-00000000000{index}", "type": kind, "data": {}}]}})
+        assert reply["ok"], reply
+    failed = poll(lambda: (lambda p: p if p.get("state") == "failed" else None)(states().get("faulty", {})),
+                  "the projector shown failed")
+    assert "deliberate fault" in failed["error"], failed
+    assert failed["position"] == 1 and failed["behind"] == 1, failed
+    assert states()["write-node"]["state"] == "serving"
+    faults = json.loads(dashboard.get("/state")[2])["faults"]
+    # (Before it: down → live, if the dashboard polled before the projector had bound its port.)
+    assert (faults[-1]["process"], faults[-1]["previous"], faults[-1]["state"]) == ("faulty", "live", "failed"), faults
+
+
+def test_listen_addresses(tmp_path, cleanup):
+    """Loopback by default; another address is served with a warning naming the risk; a bad one is refused."""
+    require_binaries()
+    # Nothing at these endpoints (and not the default ones, which a running system may be using).
+    nowhere, projectors = f"tcp://127.0.0.1:{free_port()}", {"orders": f"tcp://127.0.0.1:{free_port()}"}
+    loopback = Dashboard(tmp_path / "loopback.log", nowhere, projectors, listen=str(free_port()))
+    cleanup(loopback.stop)
+    assert loopback.host == "127.0.0.1"
+    assert "not loopback" not in loopback.log_path.read_text()
+
+    everywhere = Dashboard(tmp_path / "everywhere.log", nowhere, projectors, listen="0.0.0.0:0")
+    cleanup(everywhere.stop)
+    assert everywhere.host == "0.0.0.0"
+    poll(lambda: "not loopback" in everywhere.log_path.read_text(), "the warning on stderr")
+    assert "no authentication" in everywhere.log_path.read_text()
+    assert everywhere.get("/")[0] == 200
+
+    refused = subprocess.run([str(bin_dir() / "prism"), "dashboard", "--listen", "nowhere:port"],
+                             capture_output=True, text=True, timeout=DEADLINE_S)
+    assert refused.returncode != 0 and "--listen" in refused.stderr, refused.stderr
