@@ -103,5 +103,7 @@ import WireProtocol
         #expect(try waitUntil(timeout: .seconds(20), interval: .milliseconds(20)) { try system.outboxCount() == 0 })
         let log = try system.log()
         #expect(log.map(\.id) == ids)
+        // SIGTERM: the batch in hand finished, the sockets closed, exit 0.
+        #expect(second.stop() == 0, "\(second.standardError)")
     }
 }

@@ -63,7 +63,7 @@ def procfile_text(source: Path, mode: str, port: int, directory: str) -> str:
     # run brings up a working app; honcho ends the whole run when any line exits, so no line may
     # be a one-shot step of its own.
     # In secure mode the relay reads PRISM_KEYS like every process, and is its own key `outbox-relay`,
-    # authorized with the `writer` role (keys.SYSTEM_KEYS).
+    # authorized with the `writer` and `projector` roles (keys.SYSTEM_KEYS).
     relay = relay_argv(f".build/release/{RELAY}", mode, url)
     install = ["python3", str(DRIVER.relative_to(REPO)), "--url", url, "install",
                "--outbox", "on" if mode == "outbox" else "off", "--wait", str(SERVER_WAIT_S)]
