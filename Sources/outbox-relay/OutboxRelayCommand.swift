@@ -87,11 +87,14 @@ struct OutboxRelayCommand: ParsableCommand {
             guard let changeMapping = changeMapping(named: mapping) else {
                 throw ValidationError("--mapping must be generic or orders, got '\(mapping)'")
             }
+            var configuration: CDCSource.Configuration
             do {
-                return CDCSource(configuration: try CDCSource.Configuration(slot: slot, tables: names, mapping: changeMapping), logger: logger)
+                configuration = try CDCSource.Configuration(slot: slot, tables: names, mapping: changeMapping)
             } catch {
                 throw ValidationError(error.message)
             }
+            configuration.crashBeforeSlotAdvance = ProcessInfo.processInfo.environment["PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE"] == "1"
+            return CDCSource(configuration: configuration, logger: logger)
         }
     }
 

@@ -30,11 +30,16 @@ import Testing
 
     /// A relay's connection with a CDC source on `tables`: takes the lock, which prepares the slot
     /// and snapshots what is new.
-    static func open(_ server: PostgresServer, tables: [String], slot: String = "test_slot") throws -> (CDCSource, RelayDatabase) {
-        let configuration = try CDCSource.Configuration(slot: slot, tables: tables.map { TableName($0)! }, mapping: GenericMapping())
+    static func open(
+        _ server: PostgresServer, tables: [String], slot: String = "test_slot", mapping: any ChangeMapping = GenericMapping()
+    ) throws -> (CDCSource, RelayDatabase) {
+        let configuration = try CDCSource.Configuration(slot: slot, tables: tables.map { TableName($0)! }, mapping: mapping)
         let source = CDCSource(configuration: configuration, logger: logger)
         let database = RelayDatabase(url: try PostgresURL(server.url()), source: source, logger: logger)
-        guard try database.acquireLock() else { throw TestFailure("the relay lock is taken") }
+        // A closed relay's backend may hold the lock a moment longer: wait as a standby relay would.
+        guard try waitUntil(timeout: .seconds(20), interval: .milliseconds(20), { try database.acquireLock() }) else {
+            throw TestFailure("the relay lock stays taken")
+        }
         return (source, database)
     }
 
@@ -185,6 +190,28 @@ import Testing
         #expect(log.resent == 0)
     }
 
+    // MARK: - Dead letters
+
+    /// A change the mapping cannot make events of (the orders mapping needs the old row, which a
+    /// table without REPLICA IDENTITY FULL does not log) is parked with its reason; the rest flow.
+    @Test func anUnmappableChangeIsParkedAndTheRestFlow() throws {
+        let server = try PostgresServer(logicalDecoding: true)
+        let app = try Self.session(server)
+        try app.transaction([
+            "CREATE TABLE users (user_id text PRIMARY KEY, name text NOT NULL, state text NOT NULL)",
+            "INSERT INTO users VALUES ('u1', 'Ann', 'California')",
+        ])
+        let (source, database) = try Self.open(server, tables: ["public.users"], mapping: OrdersMapping())
+        let log = MemoryLog()
+        try app.transaction(["UPDATE users SET state = 'Texas' WHERE user_id = 'u1'", "INSERT INTO users VALUES ('u2', 'Bob', 'Ohio')"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.events.map(\.type) == ["UserRegistered", "UserRegistered"])
+        let parked = try app.query("SELECT stream, type, reason FROM prism_outbox_dead_letter").map { try $0.decode((String, String, String).self) }
+        #expect(parked.count == 1)
+        #expect(parked.first?.0 == "cdc-public.users" && parked.first?.1 == "UnmappedChange")
+        #expect(parked.first?.2.contains("REPLICA IDENTITY FULL") == true)
+    }
+
     // MARK: - Crashes
 
     /// A relay that stored a batch in the log and died before acknowledging it: the next one
@@ -226,5 +253,33 @@ import Testing
         let retainedBefore = try #require(before.retainedBytes), retained = try #require(held.retainedBytes)
         #expect(retained > retainedBefore + 500_000)
         #expect(held.json["walStatus"] == "reserved")
+    }
+
+    /// Past max_slot_wal_keep_size the slot is lost: reported, refused with the way out, and a
+    /// dropped slot starts over with a new snapshot.
+    @Test func aSlotPastItsWALBoundIsReportedAndStartsOver() throws {
+        let server = try PostgresServer(logicalDecoding: true, maxSlotWALKeepSize: "1MB")
+        let app = try Self.session(server)
+        try app.transaction([
+            "CREATE TABLE items (id int PRIMARY KEY, v text)", "INSERT INTO items VALUES (1, 'a')", "CREATE TABLE filler (v text)",
+        ])
+        var (source, database) = try Self.open(server, tables: ["items"])
+        let log = MemoryLog()
+        while try Self.relay(source, database, into: log) > 0 {}
+        // WAL the slot must keep (nobody reads it), well past 1 MB.
+        try app.transaction(["INSERT INTO filler SELECT repeat('x', 200) FROM generate_series(1, 100000)"])
+        try app.query("CHECKPOINT")
+        let status = try source.slotStatus(database)
+        #expect(status.walStatus == "lost" && !status.isHealthy)
+        #expect(throws: CDCError.self) { try source.nextBatch(database, limit: 10) }
+        database.close()
+
+        try app.query("SELECT pg_drop_replication_slot('test_slot')")
+        (source, database) = try Self.open(server, tables: ["items"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.events.filter { $0.type == "ItemsSnapshotted" }.count == 2)
+        try app.transaction(["UPDATE items SET v = 'b' WHERE id = 1"])
+        while try Self.relay(source, database, into: log) > 0 {}
+        #expect(log.stream("items-1").map(\.type) == ["ItemsSnapshotted", "ItemsSnapshotted", "ItemsUpdated"])
     }
 }

@@ -17,11 +17,13 @@ final class RelaySystem: @unchecked Sendable {
     let application: PostgresSession
     private var relays: [RelayProcess] = []
 
-    /// - Parameter curve: with a write node started `--keys`, the keys the test reaches it with.
-    init(writeNodeArguments: [String] = [], curve: CurveClientKeys? = nil) throws {
+    /// - Parameters:
+    ///   - curve: with a write node started `--keys`, the keys the test reaches it with.
+    ///   - logicalDecoding: PostgreSQL with `wal_level = logical`, for CDC.
+    init(writeNodeArguments: [String] = [], curve: CurveClientKeys? = nil, logicalDecoding: Bool = false) throws {
         directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("prism-relay-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        postgres = try PostgresServer()
+        postgres = try PostgresServer(logicalDecoding: logicalDecoding)
         writeNode = WriteNodeProcess(workDirectory: directory, extraArguments: writeNodeArguments, curve: curve)
         try writeNode.start()
         application = Self.session(postgres)

@@ -19,9 +19,11 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Starts a new server and waits until it accepts connections.
     ///
-    /// - Parameter logicalDecoding: `wal_level = logical` with wal2json's replication slots (CDC).
-    public init(logicalDecoding: Bool = false) throws {
-        options = logicalDecoding ? ["--wal-level", "logical"] : []
+    /// - Parameters:
+    ///   - logicalDecoding: `wal_level = logical` with wal2json's replication slots (CDC).
+    ///   - maxSlotWALKeepSize: `max_slot_wal_keep_size` (`1MB`), nil for no limit.
+    public init(logicalDecoding: Bool = false, maxSlotWALKeepSize: String? = nil) throws {
+        options = (logicalDecoding ? ["--wal-level", "logical"] : []) + (maxSlotWALKeepSize.map { ["--max-slot-wal-keep-size", $0] } ?? [])
         port = freeTCPPort()
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("prism-postgres-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

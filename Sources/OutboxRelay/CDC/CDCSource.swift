@@ -22,6 +22,9 @@ public final class CDCSource: ChangeSource {
         public var tables: [TableName]
         /// `--mapping generic|orders`.
         public var mapping: any ChangeMapping
+        /// Test only: kill the process after a batch's progress is committed and before the
+        /// slot advances (`PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE=1`).
+        public var crashBeforeSlotAdvance = false
 
         public init(slot: String = "prism_cdc", tables: [TableName], mapping: any ChangeMapping) throws(CDCError) {
             if let problem = ReplicationSlot.problem(with: slot) { throw CDCError(problem) }
@@ -99,7 +102,16 @@ public final class CDCSource: ChangeSource {
     /// dropped (its changes are no longer decoded); the added tables are snapshotted together.
     public func prepare(_ database: RelayDatabase) throws {
         let session = database.session
-        if try slot.createIfMissing(session) {
+        if try !slot.exists(session) {
+            // A new slot (the first start, or the old slot dropped after it lost its WAL): what an
+            // old one captured is void, and every table is snapshotted again. Forgotten before the
+            // slot is created, so that a crash in between changes nothing.
+            try session.transaction {
+                for table in ["prism_cdc_tables", "prism_cdc_snapshot_rows", "prism_cdc_slots"] {
+                    try session.query("DELETE FROM \(unescaped: table) WHERE slot = \(configuration.slot)")
+                }
+            }
+            try slot.create(session)
             logger.info("created replication slot", metadata: ["cdc.slot": "\(configuration.slot)"])
         }
         try session.query("""
@@ -175,38 +187,53 @@ public final class CDCSource: ChangeSource {
 
     /// Whole transactions from the slot, at least one, until `limit` events. Transactions that
     /// make no event at all (other tables, changes the snapshot holds, the relay's own commits)
-    /// are consumed at once by advancing the slot: nothing waits on the write node for them.
+    /// are consumed at once by advancing the slot, and reading goes on: nothing waits on the
+    /// write node for them, and a relay catching up does not wait a poll interval per page of them.
     private func streamBatch(_ database: RelayDatabase, limit: Int) throws -> SourceBatch {
         let session = database.session
         let relayed = try relayedLSN(session)
-        let (transactions, skipped) = try CommittedTransaction.assemble(
-            slot.peek(session, tables: configuration.tables, maxRows: limit))
-        skippedMessages += skipped
-        var batch = SourceBatch(events: [])
-        var end: LSN?
-        for transaction in transactions where transaction.endLSN > relayed {
-            if batch.events.count + batch.deadLetters.count >= limit { break }
-            for change in transaction.changes {
-                guard let captured = snapshots[change.table] else { continue }
-                if captured.contains(transaction) {
-                    changesInSnapshot += 1
-                    continue
+        while true {
+            let rows = try peek(session, limit: limit)
+            let (transactions, skipped) = try CommittedTransaction.assemble(rows)
+            skippedMessages += skipped
+            var batch = SourceBatch(events: [])
+            var end: LSN?
+            for transaction in transactions {
+                if batch.events.count + batch.deadLetters.count >= limit { break }
+                end = transaction.endLSN
+                // Relayed before a crash that came ahead of the slot's advance.
+                guard transaction.endLSN > relayed else { continue }
+                for change in transaction.changes {
+                    guard let captured = snapshots[change.table] else { continue }
+                    if captured.contains(transaction) {
+                        changesInSnapshot += 1
+                        continue
+                    }
+                    map(change, committedAt: transaction.committedAt, into: &batch)
                 }
-                map(change, committedAt: transaction.committedAt, into: &batch)
             }
-            end = transaction.endLSN
-        }
-        guard let end else {
-            // Everything read was relayed before a crash that came ahead of the slot's advance.
-            if let last = transactions.last { try slot.advance(session, to: last.endLSN) }
-            return SourceBatch(events: [])
-        }
-        if batch.isEmpty {
+            guard let end else { return batch }
+            if !batch.isEmpty {
+                batch.resumeToken = "wal:\(end)"
+                return batch
+            }
             try slot.advance(session, to: end)
-            return batch
+            if rows.count < limit { return batch }
         }
-        batch.resumeToken = "wal:\(end)"
-        return batch
+    }
+
+    /// The slot's next rows; a slot that lost its WAL is refused with the way out.
+    private func peek(_ session: PostgresSession, limit: Int) throws -> [(lsn: LSN, data: String)] {
+        do {
+            return try slot.peek(session, tables: configuration.tables, maxRows: limit)
+        } catch {
+            guard try slot.status(session).walStatus == "lost" else { throw error }
+            throw CDCError("""
+                replication slot \(configuration.slot) lost the WAL it needed (max_slot_wal_keep_size was exceeded): \
+                changes were lost. Start over: SELECT pg_drop_replication_slot('\(configuration.slot)'), \
+                and the next start creates the slot and snapshots every table again
+                """)
+        }
     }
 
     /// Adds the events `change` maps to, with their deterministic ids, to `batch`; or, when the
@@ -248,7 +275,13 @@ public final class CDCSource: ChangeSource {
             try database.deadLetter(relayed.deadLetters)
             try database.session.query(progress)
         }
-        if let advance { try slot.advance(database.session, to: advance) }
+        if let advance {
+            if configuration.crashBeforeSlotAdvance {
+                logger.critical("PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE: killing the relay between the progress commit and the slot's advance")
+                kill(getpid(), SIGKILL)
+            }
+            try slot.advance(database.session, to: advance)
+        }
     }
 
     // MARK: - Reporting

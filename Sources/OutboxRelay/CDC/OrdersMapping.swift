@@ -89,6 +89,8 @@ public struct OrdersMapping: ChangeMapping {
     private struct Columns {
         let values: [String: JSONValue]
         let change: RowChange
+        /// The row before the change: without REPLICA IDENTITY FULL it holds the key at most.
+        let isOld: Bool
 
         init(_ values: [String: JSONValue]?, _ change: RowChange, needsOld: Bool = false) throws(CDCError) {
             guard let values else {
@@ -98,6 +100,7 @@ public struct OrdersMapping: ChangeMapping {
             }
             self.values = values
             self.change = change
+            isOld = needsOld
         }
 
         func string(_ column: String) throws(CDCError) -> String {
@@ -119,7 +122,9 @@ public struct OrdersMapping: ChangeMapping {
         }
 
         private func missing(_ column: String, _ type: String) -> CDCError {
-            CDCError("\(change.table) change lacks column \(column) as \(type)")
+            CDCError(isOld
+                ? "\(change.table) update without the old \(column): set REPLICA IDENTITY FULL on it"
+                : "\(change.table) change lacks column \(column) as \(type)")
         }
     }
 }

@@ -18,22 +18,24 @@ struct ReplicationSlot {
             ? nil : "slot name '\(name)' must be 1-63 lowercase letters, digits or '_'"
     }
 
-    /// Creates the slot with wal2json unless it exists. Creating waits for the transactions
-    /// running now to end: the slot decodes every transaction that commits after it.
+    /// Whether the slot exists.
     ///
-    /// - Returns: whether the slot was created now.
-    @discardableResult
-    func createIfMissing(_ session: PostgresSession) throws -> Bool {
-        let rows = try session.query("SELECT plugin::text FROM pg_replication_slots WHERE slot_name = \(name)")
-        if let row = rows.first {
-            let plugin = try row.decode(String?.self)
-            guard plugin == "wal2json" else {
-                throw CDCError("replication slot \(name) decodes with \(plugin ?? "nothing (a physical slot)"), not wal2json: drop it or name another with --slot")
-            }
+    /// - Throws: `CDCError` when a slot of that name decodes with another plugin.
+    func exists(_ session: PostgresSession) throws -> Bool {
+        guard let row = try session.query("SELECT plugin::text FROM pg_replication_slots WHERE slot_name = \(name)").first else {
             return false
         }
-        try session.query("SELECT pg_create_logical_replication_slot(\(name), 'wal2json')")
+        let plugin = try row.decode(String?.self)
+        guard plugin == "wal2json" else {
+            throw CDCError("replication slot \(name) decodes with \(plugin ?? "nothing (a physical slot)"), not wal2json: drop it or name another with --slot")
+        }
         return true
+    }
+
+    /// Creates the slot with wal2json. This waits for the transactions running now to end: the
+    /// slot decodes every transaction that commits after it.
+    func create(_ session: PostgresSession) throws {
+        try session.query("SELECT pg_create_logical_replication_slot(\(name), 'wal2json')")
     }
 
     /// The decoded rows from the slot's confirmed position: whole transactions (PostgreSQL
