@@ -1,11 +1,13 @@
 import ArgumentParser
 import CommandLineSupport
 import Foundation
+import HTTPEndpoint
 import Logging
 import OutboxRelay
 import PostgresStore
 import Security
 import SecurityOptions
+import Telemetry
 import WireProtocol
 
 /// `outbox-relay`: parses flags and runs a `Relay` on the chosen source until SIGINT/SIGTERM.
@@ -50,6 +52,8 @@ struct OutboxRelayCommand: ParsableCommand {
 
     @OptionGroup var keys: KeyOptions
 
+    @OptionGroup var metrics: MetricsOptions
+
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
     var writeNodeKey = ServerKeyName.writeNode
 
@@ -85,15 +89,19 @@ struct OutboxRelayCommand: ParsableCommand {
         } catch {
             throw StartupFailure("\(error)")
         }
+        let exporter = try metrics.bootstrap(help: RelayMetrics.help)
         let relay: Relay
+        let metricsEndpoint: HTTPEndpoint?
         do {
             relay = try Relay(configuration: configuration, source: mode.source(), logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { relay.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { relay.shutdown() }
         let reload = ReloadSignal { relay.reloadAuthorizedKeys() }
         relay.run()
+        metricsEndpoint?.close()
         withExtendedLifetime((signals, reload)) {}
     }
 }
