@@ -150,9 +150,10 @@ let package = Package(
             name: "OutboxRelay",
             dependencies: [
                 "ZeroMQ", "WireProtocol", "JSON", "EventModel", "PostgresStore", "ProjectionRuntime", "Latency", "Security",
-                "OrdersDomain", "CSodium",
+                "OrdersDomain", "CSodium", "MetricsSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -247,7 +248,7 @@ let package = Package(
         .executableTarget(
             name: "outbox-relay",
             dependencies: [
-                "OutboxRelay", "CommandLineSupport", "SecurityOptions", "PostgresStore", "WireProtocol",
+                "OutboxRelay", "CommandLineSupport", "SecurityOptions", "PostgresStore", "WireProtocol", "Telemetry", "HTTPEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -296,7 +297,10 @@ let package = Package(
         .testTarget(name: "HTTPEndpointTests", dependencies: ["HTTPEndpoint"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TelemetryTests",
-            dependencies: ["Telemetry", "HTTPEndpoint", "MetricsSupport", "WriteNodeHost", "ProjectionRuntime", .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: [
+                "Telemetry", "HTTPEndpoint", "MetricsSupport", "WriteNodeHost", "ProjectionRuntime", "OutboxRelay",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: swiftSettings),

@@ -21,6 +21,7 @@ public final class Relay: @unchecked Sendable {
     private let source: any ChangeSource
     private let database: RelayDatabase
     private let status: RelayStatus
+    private let metrics: RelayMetrics
     private let queries: RelayQueryServer
     private let logger: Logger
     private let stopLock = NSLock()
@@ -31,12 +32,16 @@ public final class Relay: @unchecked Sendable {
 
     /// Binds the query endpoint; touches neither PostgreSQL nor the write node yet.
     ///
+    /// - Parameter metrics: made from the swift-metrics backend bootstrapped before; by default,
+    ///   from `MetricsSystem` (no-ops when none was).
     /// - Throws: `RelayError` naming what could not be used.
-    public init(configuration: RelayConfiguration, source: any ChangeSource, logger: Logger) throws {
+    public init(configuration: RelayConfiguration, source: any ChangeSource, metrics: RelayMetrics? = nil, logger: Logger) throws {
         self.configuration = configuration
         self.source = source
         self.logger = logger
-        status = RelayStatus(recentCapacity: configuration.recentPositions)
+        let metrics = metrics ?? RelayMetrics()
+        self.metrics = metrics
+        status = RelayStatus(recentCapacity: configuration.recentPositions, lagMetric: metrics.lag)
         database = RelayDatabase(url: configuration.postgresURL, source: source, logger: logger)
         do {
             context = try Context()
@@ -47,6 +52,11 @@ public final class Relay: @unchecked Sendable {
         } catch {
             throw RelayError("\(error)")
         }
+    }
+
+    /// Brings the metrics up to date from what the relay counts, from the metrics endpoint's thread.
+    public func refreshMetrics() {
+        metrics.refresh(status.counts, gatekeeper: configuration.security?.gatekeeper)
     }
 
     /// Relays and serves until `shutdown()`; returns once both threads have finished.

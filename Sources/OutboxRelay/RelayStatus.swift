@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JSON
 import Latency
@@ -36,9 +37,12 @@ final class RelayStatus: @unchecked Sendable {
     private var lag = MicrosecondHistogram()
     private var recent: RecentPositions
     private let started = Date()
+    /// `prism_relay_lag_seconds`: each lag `lag` records, observed as recorded.
+    private let lagMetric: CoreMetrics.Timer?
 
-    init(recentCapacity: Int) {
+    init(recentCapacity: Int, lagMetric: CoreMetrics.Timer? = nil) {
         recent = RecentPositions(capacity: recentCapacity)
+        self.lagMetric = lagMetric
     }
 
     func notePostgres(connected: Bool, error: String? = nil) {
@@ -70,7 +74,9 @@ final class RelayStatus: @unchecked Sendable {
                 recent.insert(event.id, stored)
                 position = max(position, stored)
                 if let committedAt = event.committedAt {
-                    lag.record(nanoseconds: Int64(acknowledgedAt.timeIntervalSince(committedAt) * 1e9))
+                    let nanoseconds = Int64(acknowledgedAt.timeIntervalSince(committedAt) * 1e9)
+                    lag.record(nanoseconds: nanoseconds)
+                    lagMetric?.recordNanoseconds(max(0, nanoseconds))
                 }
             }
         }
@@ -91,6 +97,21 @@ final class RelayStatus: @unchecked Sendable {
     func position(of id: UUID) -> Int64? { lock.withLock { recent[id] } }
 
     var lastPosition: Int64 { lock.withLock { position } }
+
+    /// What the metrics follow, read at scrape time.
+    struct Counts {
+        var relayed: Int, deadLettered: Int, batches: Int
+        var waiting: Int64?
+        var position: Int64
+        var postgresConnected: Bool, writeNodeConnected: Bool, holdsLock: Bool
+    }
+
+    var counts: Counts {
+        lock.withLock {
+            Counts(relayed: relayed, deadLettered: deadLettered, batches: batches, waiting: waiting, position: position,
+                   postgresConnected: postgres.connected, writeNodeConnected: writeNode.connected, holdsLock: holdsLock)
+        }
+    }
 
     /// `serving`, `standby` (another relay holds the lock) or `disconnected`, with both links.
     func health(name: String, source: String) -> JSONValue {

@@ -1,11 +1,13 @@
 import ArgumentParser
 import CommandLineSupport
 import Foundation
+import HTTPEndpoint
 import Logging
 import OutboxRelay
 import PostgresStore
 import Security
 import SecurityOptions
+import Telemetry
 import WireProtocol
 
 /// `outbox-relay`: parses flags and runs a `Relay` on the chosen source until SIGINT/SIGTERM.
@@ -58,6 +60,8 @@ struct OutboxRelayCommand: ParsableCommand {
     @OptionGroup var log: LogOptions
 
     @OptionGroup var keys: KeyOptions
+
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(help: ArgumentHelp("With --keys: the name of the write node's public key (<dir>/<name>.pub).", valueName: "name"))
     var writeNodeKey = ServerKeyName.writeNode
@@ -123,15 +127,19 @@ struct OutboxRelayCommand: ParsableCommand {
             throw StartupFailure("\(error)")
         }
         let source = try source(logger: logger)
+        let exporter = try metrics.bootstrap(help: RelayMetrics.help)
         let relay: Relay
+        let metricsEndpoint: HTTPEndpoint?
         do {
             relay = try Relay(configuration: configuration, source: source, logger: logger)
+            metricsEndpoint = try exporter?.serve(logger: logger) { relay.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
         }
         let signals = ShutdownSignals { relay.shutdown() }
         let reload = ReloadSignal { relay.reloadAuthorizedKeys() }
         relay.run()
+        metricsEndpoint?.close()
         withExtendedLifetime((signals, reload)) {}
     }
 }

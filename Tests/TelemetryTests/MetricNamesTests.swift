@@ -2,15 +2,18 @@ import CoreMetrics
 import Foundation
 import HTTPEndpoint
 import Testing
+@testable import OutboxRelay
 @testable import ProjectionRuntime
 @testable import Telemetry
 @testable import WriteNodeHost
 
 /// Every metric a process exports follows Prometheus' conventions and is in docs/METRICS.md.
 @Suite struct MetricNamesTests {
-    /// The families a write node and a projector export, each with its type.
+    private let help = WriteNodeMetrics.help.merging(ProjectorMetrics.help) { $1 }.merging(RelayMetrics.help) { $1 }
+
+    /// The families a write node, a projector and the relay export, each with its type.
     private func exportedFamilies() -> [(name: String, type: String)] {
-        let exporter = PrometheusExporter(address: HTTPAddress(host: "127.0.0.1", port: 0), help: WriteNodeMetrics.help.merging(ProjectorMetrics.help) { $1 })
+        let exporter = PrometheusExporter(address: HTTPAddress(host: "127.0.0.1", port: 0), help: help)
         let factory = exporter.metricsFactory
         let node = WriteNodeMetrics(factory: factory)
         node.record(RequestOutcomes(succeeded: 1, appended: 1, failed: [.rejected: 1]))
@@ -18,6 +21,9 @@ import Testing
         let projector = ProjectorMetrics(projector: "orders", factory: factory)
         projector.countQuery("order", reply: ["ok": true])
         projector.updateStore(["store": "postgres", "connected": true], gatekeeper: nil)
+        RelayMetrics(factory: factory).refresh(RelayStatus.Counts(
+            relayed: 1, deadLettered: 0, batches: 1, waiting: 3, position: 1, postgresConnected: true, writeNodeConnected: true, holdsLock: true),
+            gatekeeper: nil)
         let text = String(decoding: exporter.scrape().body, as: UTF8.self)
         return text.split(separator: "\n").compactMap { line in
             let words = line.split(separator: " ")
@@ -28,7 +34,7 @@ import Testing
 
     @Test func namesFollowPrometheusConventions() {
         let families = exportedFamilies()
-        #expect(families.count >= 30)
+        #expect(families.count >= 40)
         for (name, type) in families {
             #expect(PrometheusText.isValidName(name), "\(name)")
             #expect(name.hasPrefix("prism_"), "\(name)")
@@ -41,7 +47,6 @@ import Testing
     @Test func everyMetricHasHelpAndIsDocumented() throws {
         let docs = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../docs/METRICS.md")
         let documented = try String(contentsOf: docs, encoding: .utf8)
-        let help = WriteNodeMetrics.help.merging(ProjectorMetrics.help) { $1 }
         for (name, _) in exportedFamilies() {
             #expect(help[name] != nil, "\(name) has no help text")
         }

@@ -19,6 +19,8 @@ import zmq
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import STOP_DEADLINE_S, WriteNode, bin_dir, free_port, receive, require_binaries
+from lagexp import outbox, wire  # conftest puts scripts/ on the path
+from lagexp.system import cleanup_all
 
 DEADLINE_S = 20.0
 URL = re.compile(rb"http://127\.0\.0\.1:(\d+)/metrics")
@@ -295,3 +297,38 @@ def test_malformed_http_gets_an_error_and_the_endpoint_keeps_serving(system):
     # Still serving, and so is the write node.
     assert value(scrape(port), "prism_write_appends_refused") == 0
     assert node.request({"query": "health"})["result"]["status"] == "serving"
+
+
+def test_the_outbox_relay_counts_what_stats_counts(tmp_path):
+    """The relay on a throwaway PostgreSQL with the example app's outbox: its metrics follow its `stats`."""
+    bin_dir = require_binaries()
+    deployment = outbox.Deployment("outbox", bin_dir, tmp_path, ["orders"])
+    deployment.relay.argv += ["--metrics-endpoint", "0"]
+    try:
+        deployment.start()
+        port = metrics_port(deployment.relay.log_path, deployment.relay.popen)
+        app = deployment.app()
+        try:
+            app.execute("RegisterUser", {"userId": "ada", "name": "Ada", "state": "Oregon"})
+            last = app.execute("PlaceOrder", {"orderId": "o-1", "userId": "ada", "amountCents": 100, "description": "lamp"})
+        finally:
+            app.close()
+        position = deployment.position_of(last)
+        # positionOf answers once the write node stored the rows; they count as relayed once the
+        # outbox let them go, a moment later.
+        stats = wait_for(lambda: (lambda s: s if s["relayed"] == 2 else None)(
+            wire.request(deployment.relay_query, {"query": "stats"})["result"]), "the rows relayed")
+        samples = scrape(port)
+        assert value(samples, "prism_relay_events_total") == stats["relayed"] == 2
+        assert value(samples, "prism_relay_batches_total") == stats["batches"]
+        assert value(samples, "prism_relay_dead_letters_total") == stats["deadLettered"] == 0
+        assert value(samples, "prism_relay_position") == stats["position"] == position
+        assert value(samples, "prism_relay_lag_seconds_count") == stats["lagUs"]["count"] == 2
+        assert value(samples, "prism_relay_connected", peer="postgres") == 1
+        assert value(samples, "prism_relay_connected", peer="write-node") == 1
+        assert value(samples, "prism_relay_leader") == 1
+        # Counted on the relay's next look at the outbox: nothing is left waiting.
+        wait_for(lambda: scrape(port).get(("prism_relay_rows_waiting", ())) == 0, "rows waiting at 0")
+    finally:
+        deployment.stop()
+        cleanup_all()
