@@ -115,10 +115,16 @@ class Deployment:
         return self
 
     def start_relay(self, deadline_s: float = 30.0) -> None:
+        """Starts the relay and waits until it is `serving`: it holds the lock and has prepared its
+        source (in CDC mode the slot exists and the snapshot is taken, so the app's writes from
+        here on are streamed one by one rather than folded into the snapshot's rows)."""
         self.relay.start()
-        if not wire.wait_until(lambda: self.relay.exited() or wire.request(self.relay_query, {"query": "health"}, 300),
-                               deadline_s) or self.relay.exited():
-            raise RuntimeError(f"{RELAY} did not answer health at {self.relay_query}:\n{self.relay.log_tail()}")
+
+        def serving():
+            reply = wire.request(self.relay_query, {"query": "health"}, 300)
+            return self.relay.exited() or (reply or {}).get("result", {}).get("status") == "serving"
+        if not wire.wait_until(serving, deadline_s) or self.relay.exited():
+            raise RuntimeError(f"{RELAY} is not serving at {self.relay_query}:\n{self.relay.log_tail()}")
 
     def app(self):
         """A new connection of the application (`orders_app.OrdersApp`)."""
