@@ -37,12 +37,13 @@ struct BatchAppender {
     /// - Throws: `WriteNodeFailure` when the write node cannot take the batch now.
     func append(_ batch: SourceBatch, recorded: [String: Int64], work: inout Work) throws -> RelayedBatch {
         var deadLetters = batch.deadLetters
-        var sendable: [RelayEvent] = []
+        var sendable: [(event: RelayEvent, bytes: Int)] = []
         for event in batch.events {
-            if let problem = problem(with: event) {
+            let bytes = event.data.jsonBytes.count + (event.metadata?.jsonBytes.count ?? 0)
+            if let problem = problem(with: event, bytes: bytes) {
                 deadLetters.append(DeadLetter(event: event, reason: problem))
             } else {
-                sendable.append(event)
+                sendable.append((event, bytes))
             }
         }
         var versions = recorded
@@ -77,19 +78,22 @@ struct BatchAppender {
 
     /// Why the relay parks `event` without sending it: a stream name the write node cannot take, or
     /// data that would make the request too large to answer.
-    private func problem(with event: RelayEvent) -> String? {
+    /// - Parameter bytes: the size of the event's data and metadata as JSON.
+    private func problem(with event: RelayEvent, bytes: Int) -> String? {
         if let problem = StreamName.problem(with: event.stream) { return "invalid stream: \(problem)" }
-        let size = event.data.jsonBytes.count + (event.metadata?.jsonBytes.count ?? 0)
-        if size > maxEventBytes { return "event is \(size) bytes of data and metadata, more than the limit of \(maxEventBytes)" }
+        if bytes > maxEventBytes { return "event is \(bytes) bytes of data and metadata, more than the limit of \(maxEventBytes)" }
         return nil
     }
 
     /// Splits events into runs of one stream, each expecting the version the one before leaves.
-    static func runs(of events: [RelayEvent], expecting versions: inout [String: Int64]) -> [AppendRun] {
+    ///
+    /// - Parameter events: each with the size of its data and metadata; a run stays under
+    ///   `maxBytesPerAppend` counting 200 bytes more per event for its id, type and punctuation.
+    static func runs(of events: [(event: RelayEvent, bytes: Int)], expecting versions: inout [String: Int64]) -> [AppendRun] {
         var runs: [AppendRun] = []
         var runBytes = 0
-        for event in events {
-            let bytes = event.data.jsonBytes.count + (event.metadata?.jsonBytes.count ?? 0) + 200
+        for (event, dataBytes) in events {
+            let bytes = dataBytes + 200
             if var last = runs.last, last.stream == event.stream, last.events.count < maxEventsPerAppend, runBytes + bytes <= maxBytesPerAppend {
                 last.events.append(event)
                 runs[runs.count - 1] = last

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import PostgresStore
 
 /// Where the relay's events come from: the transactional outbox (`OutboxSource`) or CDC.
@@ -37,9 +38,17 @@ public protocol ChangeSource: AnyObject {
     /// How many events wait in the source (for `stats`), nil when it cannot tell cheaply.
     func waitingCount(_ database: RelayDatabase) throws -> Int64?
 
+    /// What `health` and `stats` add about the source under its name (CDC: the slot's WAL
+    /// retention), nil for nothing; asked about once a second.
+    func details(_ database: RelayDatabase) throws -> JSONValue?
+
     /// Whether the event `id` waits in the source, nil when the source cannot tell (`positionOf`
     /// then waits for it). Called from the query thread with a session of its own.
     func isWaiting(_ id: UUID, session: PostgresSession) throws -> Bool?
+}
+
+extension ChangeSource {
+    public func details(_ database: RelayDatabase) throws -> JSONValue? { nil }
 }
 
 /// Events read from a source and not yet consumed.

@@ -116,6 +116,7 @@ public final class Relay: @unchecked Sendable {
                 if monotonicNanoseconds() - lastCount > 1_000_000_000 {
                     lastCount = monotonicNanoseconds()
                     status.noteWaiting(try source.waitingCount(database))
+                    status.noteSourceDetails(try source.details(database))
                 }
                 let batch = try source.nextBatch(database, limit: configuration.batchSize)
                 if batch.isEmpty {

@@ -27,7 +27,10 @@ final class RelayQueryServer {
     private let status: RelayStatus
     private let source: any ChangeSource
     private let lookup: PostgresSession
-    private let streams: StreamReader
+    /// The write node's catch-up endpoint, for ids asked with their stream; open while `run` runs
+    /// (its socket must be closed before the context can end).
+    private var streams: StreamReader?
+    private let context: Context
     private let logger: Logger
     private var unreading = UnreadingClients()
     private var waiting: [Waiting] = []
@@ -51,8 +54,7 @@ final class RelayQueryServer {
         self.source = source
         self.logger = logger
         lookup = PostgresSession(url: configuration.postgresURL, startupParameters: [("application_name", "prism-outbox-relay-queries")], logger: logger)
-        streams = StreamReader(
-            context: context, endpoint: configuration.catchUpEndpoint, curve: configuration.writeNodeKeys, timeoutMs: configuration.writeNodeTimeoutMs)
+        self.context = context
         do {
             socket = try QuerySocket.bind(
                 configuration.queryEndpoint, context: context, security: configuration.security,
@@ -67,7 +69,10 @@ final class RelayQueryServer {
 
     /// Serves until the context is shut down.
     func run() {
+        streams = StreamReader(
+            context: context, endpoint: configuration.catchUpEndpoint, curve: configuration.writeNodeKeys, timeoutMs: configuration.writeNodeTimeoutMs)
         defer {
+            streams = nil
             socket.close(linger: 1000)
             wake.close(linger: 0)
             lookup.close()
@@ -185,7 +190,7 @@ final class RelayQueryServer {
         if let problem = StreamName.problem(with: stream) { throw WireError(.invalidArgument, "params.stream: \(problem)") }
         let events: [RecordedEvent]
         do {
-            events = try streams.read(stream: stream, fromVersion: 0)
+            events = try streams?.read(stream: stream, fromVersion: 0) ?? []
         } catch {
             throw WireError(.unavailable, "\(error)")
         }

@@ -30,6 +30,8 @@ final class RelayStatus: @unchecked Sendable {
     private var appends = 0
     private var resolved = 0
     private var waiting: Int64?
+    /// `ChangeSource.details`, reported under the source's name.
+    private var sourceDetails: JSONValue?
     /// The highest log position the write node acknowledged to the relay.
     private var position: Int64 = 0
     private var lag = MicrosecondHistogram()
@@ -60,6 +62,8 @@ final class RelayStatus: @unchecked Sendable {
     func noteLock(held: Bool) { lock.withLock { holdsLock = held } }
 
     func noteWaiting(_ count: Int64?) { lock.withLock { waiting = count } }
+
+    func noteSourceDetails(_ details: JSONValue?) { lock.withLock { sourceDetails = details } }
 
     /// Records what the write node stored: the positions first (before the source forgets the rows),
     /// and the lag from each event's commit to `acknowledgedAt`.
@@ -113,16 +117,18 @@ final class RelayStatus: @unchecked Sendable {
     func health(name: String, source: String) -> JSONValue {
         lock.withLock { () -> JSONValue in
             let status = !postgres.connected || !writeNode.connected ? "disconnected" : holdsLock ? "serving" : "standby"
-            return [
+            var members: [String: JSONValue] = [
                 "name": .string(name), "source": .string(source), "status": .string(status),
                 "postgres": postgres.json, "writeNode": writeNode.json,
             ]
+            members[source] = sourceDetails
+            return .object(members)
         }
     }
 
     func stats(name: String, source: String) -> JSONValue {
         lock.withLock { () -> JSONValue in
-            [
+            var members: [String: JSONValue] = [
                 "name": .string(name), "source": .string(source),
                 "relayed": .int(Int64(relayed)), "deadLettered": .int(Int64(deadLettered)),
                 "batches": .int(Int64(batches)), "appends": .int(Int64(appends)), "resolved": .int(Int64(resolved)),
@@ -131,6 +137,8 @@ final class RelayStatus: @unchecked Sendable {
                 "lagUs": lag.summary,
                 "uptimeMs": .int(Int64(Date().timeIntervalSince(started) * 1000)),
             ]
+            members[source] = sourceDetails
+            return .object(members)
         }
     }
 }

@@ -18,8 +18,17 @@ struct OutboxRelayCommand: ParsableCommand {
         abstract: "Append an application's PostgreSQL changes (a transactional outbox, or CDC) to the write node, each once and in order.",
         discussion: "See docs/OUTBOX.md.")
 
-    @Option(help: "Where the changes come from: outbox (the prism_outbox table).")
+    @Option(help: "Where the changes come from: outbox (the prism_outbox table) or cdc (row changes of --tables, from a wal2json replication slot).")
     var mode: RelayMode = .outbox
+
+    @Option(help: "CDC: the logical replication slot, created with wal2json if missing (lowercase letters, digits, _).")
+    var slot = "prism_cdc"
+
+    @Option(help: ArgumentHelp("CDC: the tables to capture, comma-separated (schema.table, or table in public), in snapshot order.", valueName: "tables"))
+    var tables: String?
+
+    @Option(help: "CDC: how row changes become events: generic (<table>-<key> streams) or orders (the example app's domain events).")
+    var mapping = "generic"
 
     @Option(help: ArgumentHelp("The application's database, postgres://user:password@host:port/database. Default: $PRISM_POSTGRES_URL.", valueName: "url"))
     var postgresURL: String?
@@ -65,6 +74,34 @@ struct OutboxRelayCommand: ParsableCommand {
         guard recentPositions >= 1 else { throw ValidationError("--recent-positions must be at least 1, got \(recentPositions)") }
     }
 
+    /// The source `--mode` names, from its flags.
+    func source(logger: Logger) throws -> any ChangeSource {
+        switch mode {
+        case .outbox:
+            return OutboxSource()
+        case .cdc:
+            guard let tables else { throw ValidationError("--mode cdc needs --tables, e.g. --tables public.users,public.orders") }
+            var names: [TableName] = []
+            for text in tables.split(separator: ",") {
+                guard let name = TableName(text.trimmingCharacters(in: .whitespaces)) else {
+                    throw ValidationError("--tables: '\(text)' is not a table name (schema.table or table)")
+                }
+                names.append(name)
+            }
+            guard let changeMapping = changeMapping(named: mapping) else {
+                throw ValidationError("--mapping must be generic or orders, got '\(mapping)'")
+            }
+            var configuration: CDCSource.Configuration
+            do {
+                configuration = try CDCSource.Configuration(slot: slot, tables: names, mapping: changeMapping)
+            } catch {
+                throw ValidationError(error.message)
+            }
+            configuration.crashBeforeSlotAdvance = ProcessInfo.processInfo.environment["PRISM_RELAY_CRASH_BEFORE_SLOT_ADVANCE"] == "1"
+            return CDCSource(configuration: configuration, logger: logger)
+        }
+    }
+
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         guard let urlText = postgresURL ?? environment["PRISM_POSTGRES_URL"] else {
@@ -89,11 +126,12 @@ struct OutboxRelayCommand: ParsableCommand {
         } catch {
             throw StartupFailure("\(error)")
         }
+        let source = try source(logger: logger)
         let exporter = try metrics.bootstrap(help: RelayMetrics.help)
         let relay: Relay
         let metricsEndpoint: HTTPEndpoint?
         do {
-            relay = try Relay(configuration: configuration, source: mode.source(), logger: logger)
+            relay = try Relay(configuration: configuration, source: source, logger: logger)
             metricsEndpoint = try exporter?.serve(logger: logger) { relay.refreshMetrics() }
         } catch {
             throw StartupFailure("\(error)")
@@ -108,11 +146,5 @@ struct OutboxRelayCommand: ParsableCommand {
 
 /// Which `ChangeSource` the relay reads.
 enum RelayMode: String, ExpressibleByArgument, CaseIterable {
-    case outbox
-
-    func source() -> any ChangeSource {
-        switch self {
-        case .outbox: OutboxSource()
-        }
-    }
+    case outbox, cdc
 }

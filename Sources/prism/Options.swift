@@ -24,6 +24,30 @@ struct WriteNodeOptions: ParsableArguments {
     func catchUp() throws -> Server { try keys.writeNode(catchUpEndpoint, flag: "--catch-up-endpoint") }
 }
 
+/// The write node's command endpoint and each projector's query endpoint: the processes that
+/// `status` and `dashboard` watch.
+struct SystemEndpoints: ParsableArguments {
+    @Option(help: "The write node's command endpoint.")
+    var commandEndpoint = DefaultEndpoints.command
+
+    @Option(name: .customLong("projector"), help: "A projector as name=endpoint (repeatable; default: the four standard ones).")
+    var projectors: [String] = []
+
+    func projectorTargets() throws -> [(name: String, endpoint: String)] {
+        try projectors.isEmpty ? DefaultEndpoints.queries : projectors.map { spec in
+            guard let equals = spec.firstIndex(of: "=") else { throw CLIError("--projector takes name=endpoint, got \(spec)") }
+            return (String(spec[..<equals]), String(spec[spec.index(after: equals)...]))
+        }
+    }
+
+    /// The write node first, then each projector in `projectorTargets()`'s order, reached with
+    /// `identity`'s key when CURVE is on (unless `--identity` or `PRISM_IDENTITY` names another).
+    func servers(_ keys: KeyOptions, identity: String) throws -> [Server] {
+        try [keys.writeNode(commandEndpoint, identity: identity)]
+            + projectorTargets().map { try keys.projector($0.name, endpoint: $0.endpoint, flag: "--projector \($0.name)=…", identity: identity) }
+    }
+}
+
 struct OutputOptions: ParsableArguments {
     @Flag(help: "Print JSON (one document per line) instead of text.")
     var json = false

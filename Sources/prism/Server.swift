@@ -38,19 +38,20 @@ extension KeyOptions {
     static let cliIdentity = "admin"
 
     /// The write node, at its command, publish or catch-up endpoint: all three serve with `write-node.key`.
-    func writeNode(_ endpoint: String, flag: String = "--command-endpoint") throws -> Server {
-        try server(ServerKeyName.writeNode, endpoint: endpoint, flag: flag)
+    func writeNode(_ endpoint: String, flag: String = "--command-endpoint", identity: String = cliIdentity) throws -> Server {
+        try server(ServerKeyName.writeNode, endpoint: endpoint, flag: flag, identity: identity)
     }
 
     /// A projector (`orders`) at its query endpoint: it serves with `<name>-projector.key`.
-    func projector(_ name: String, endpoint: String, flag: String = "--endpoint") throws -> Server {
-        try server(ServerKeyName.projector(name), endpoint: endpoint, flag: flag)
+    func projector(_ name: String, endpoint: String, flag: String = "--endpoint", identity: String = cliIdentity) throws -> Server {
+        try server(ServerKeyName.projector(name), endpoint: endpoint, flag: flag, identity: identity)
     }
 
     // The one place that decides CURVE for a client: every subcommand reaches servers through it.
-    private func server(_ name: String, endpoint: String, flag: String) throws -> Server {
+    // `defaultIdentity`: the key to use unless --identity or PRISM_IDENTITY names another.
+    private func server(_ name: String, endpoint: String, flag: String, identity defaultIdentity: String) throws -> Server {
         guard let directory else { return Server(name: name, endpoint: endpoint, endpointFlag: flag, curve: nil, silenceHint: nil) }
-        let identity = identity(default: Self.cliIdentity)
+        let identity = identity(default: defaultIdentity)
         do {
             return Server(
                 name: name, endpoint: endpoint, endpointFlag: flag, curve: try directory.clientKeys(identity: identity, server: name),

@@ -9,11 +9,7 @@ extension Prism {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the head position and each projector's lag and health.")
 
-        @Option(help: "The write node's command endpoint.")
-        var commandEndpoint = DefaultEndpoints.command
-
-        @Option(name: .customLong("projector"), help: "A projector as name=endpoint (repeatable; default: the four standard ones).")
-        var projectors: [String] = []
+        @OptionGroup var system: SystemEndpoints
 
         @Option(help: "Milliseconds to wait for each process's replies (all are asked at once).")
         var timeoutMs = 1000
@@ -26,11 +22,8 @@ extension Prism {
 
         func run() throws {
             let context = try Context()
-            let targets: [(name: String, endpoint: String)] = try projectors.isEmpty ? DefaultEndpoints.queries : projectors.map { spec in
-                guard let equals = spec.firstIndex(of: "=") else { throw CLIError("--projector takes name=endpoint, got \(spec)") }
-                return (String(spec[..<equals]), String(spec[spec.index(after: equals)...]))
-            }
-            let servers = try [keys.writeNode(commandEndpoint)] + targets.map { try keys.projector($0.name, endpoint: $0.endpoint, flag: "--projector \($0.name)=…") }
+            let targets = try system.projectorTargets()
+            let servers = try system.servers(keys, identity: KeyOptions.cliIdentity)
             // Every process at once: with everything down this takes one timeout, not one per process.
             let probes = Probes(count: servers.count)
             let timeoutMs = timeoutMs

@@ -11,12 +11,19 @@ public final class PostgresServer: @unchecked Sendable {
     /// Holds the cluster (`data/`) and the server's output.
     public let directory: URL
     private var process: ManagedProcess?
+    /// `scripts/store-server postgres` options beyond the directory and port (`--wal-level logical`).
+    private let options: [String]
 
     /// The user, password and database `scripts/store-server` creates.
     public static let user = "prism", password = "prism", database = "prism"
 
     /// Starts a new server and waits until it accepts connections.
-    public init() throws {
+    ///
+    /// - Parameters:
+    ///   - logicalDecoding: `wal_level = logical` with wal2json's replication slots (CDC).
+    ///   - maxSlotWALKeepSize: `max_slot_wal_keep_size` (`1MB`), nil for no limit.
+    public init(logicalDecoding: Bool = false, maxSlotWALKeepSize: String? = nil) throws {
+        options = (logicalDecoding ? ["--wal-level", "logical"] : []) + (maxSlotWALKeepSize.map { ["--max-slot-wal-keep-size", $0] } ?? [])
         port = freeTCPPort()
         directory = URL(fileURLWithPath: "/tmp").appendingPathComponent("prism-postgres-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -41,7 +48,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// - Throws: `TestFailure` with the server's output when it exits or is not ready within 60 s.
     public func start() throws {
         let process = try ManagedProcess.storeServer(
-            ["postgres", "--dir", dataDirectory.path, "--port", String(port)], name: "postgres", logDirectory: directory)
+            ["postgres", "--dir", dataDirectory.path, "--port", String(port)] + options, name: "postgres", logDirectory: directory)
         self.process = process
         let ready = waitUntil(timeout: .seconds(60), interval: .milliseconds(20)) {
             guard process.isRunning else { return true }

@@ -94,4 +94,4 @@ def test_start_mode_adds_the_apps_database_and_the_relay(tmp_path, mode, wal_lev
     assert install.startswith("python3 examples/orders-state-stored/orders_app.py --url postgres://prism:prism@127.0.0.1:5570/prism install")
     assert f"--outbox {'on' if mode == 'outbox' else 'off'}" in install
     assert relay.startswith(f".build/release/outbox-relay --mode {mode} --postgres-url postgres://prism:prism@127.0.0.1:5570/prism")
-    assert ("--mapping orders" in relay) == (mode == "cdc")
+    assert ("--tables public.users,public.orders --mapping orders" in relay) == (mode == "cdc")

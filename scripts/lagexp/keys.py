@@ -35,8 +35,9 @@ SYSTEM_KEYS: dict[str, str | None] = {
     **{projector_key(p): "projector" for p in PROJECTORS},
     "admin": "admin",
     "writer": "writer",
-    # The outbox relay appends for the application: its own key, with the writer's role.
-    "outbox-relay": "writer",
+    # The outbox relay appends for the application (writer) and, to learn a stream's version after
+    # a refused append, reads the stream on the catch-up endpoint (projector): docs/OUTBOX.md.
+    "outbox-relay": "writer,projector",
     "reader": "reader",
 }
 

@@ -35,7 +35,8 @@ def relay_argv(binary: Path | str, mode: str, url: str, endpoints: dict[str, str
     (flag → endpoint: `--command-endpoint`, `--catch-up-endpoint`, `--query-endpoint`)."""
     argv = [str(binary), "--mode", mode, "--postgres-url", url]
     if mode == "cdc":
-        argv += ["--mapping", "orders"]
+        # Users before orders: the initial snapshot registers a user before its orders refer to it.
+        argv += ["--tables", "public.users,public.orders", "--mapping", "orders"]
     for flag, endpoint in endpoints.items():
         argv += [flag, endpoint]
     return argv + list(extra)
@@ -62,7 +63,7 @@ def procfile_text(source: Path, mode: str, port: int, directory: str) -> str:
     # run brings up a working app; honcho ends the whole run when any line exits, so no line may
     # be a one-shot step of its own.
     # In secure mode the relay reads PRISM_KEYS like every process, and is its own key `outbox-relay`,
-    # authorized with the `writer` role (keys.SYSTEM_KEYS).
+    # authorized with the `writer` and `projector` roles (keys.SYSTEM_KEYS).
     relay = relay_argv(f".build/release/{RELAY}", mode, url)
     install = ["python3", str(DRIVER.relative_to(REPO)), "--url", url, "install",
                "--outbox", "on" if mode == "outbox" else "off", "--wait", str(SERVER_WAIT_S)]

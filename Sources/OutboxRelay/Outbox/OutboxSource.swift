@@ -58,7 +58,7 @@ public final class OutboxSource: ChangeSource {
             """)
         var batch = SourceBatch(events: [])
         for row in rows {
-            let (id, stream, type, dataText, metadataText, createdAt) = try row.decode((UUID, String, String, String, String?, Date).self)
+            let (id, stream, type, dataText, metadataText, createdAt) = try row.decode((UUID, String, String, String, String?, Date?).self)
             var event = RelayEvent(id: id, stream: stream, type: type, data: .null, committedAt: createdAt)
             do {
                 event.data = try JSONParser.parse(dataText)
