@@ -15,6 +15,7 @@ public final class RelayMetrics: @unchecked Sendable {
         "prism_relay_dead_letters_total": "Rows moved aside because the write node refused them for good (stats deadLettered).",
         "prism_relay_batches_total": "Batches relayed and consumed from the source (stats batches).",
         "prism_relay_lag_seconds": "Per event, from the source transaction's commit to the write node's acknowledgement.",
+        "prism_relay_slot_retained_bytes": "CDC: the WAL the replication slot holds back (stats cdc.retainedBytes), as last read.",
         "prism_relay_position": "Highest log position the write node acknowledged to the relay.",
         "prism_relay_connected": "1 while the relay's link to the peer (postgres, write-node) works, else 0.",
         "prism_relay_leader": "1 while this relay holds the relay lock (the one relaying), else 0 (standby).",
@@ -27,6 +28,8 @@ public final class RelayMetrics: @unchecked Sendable {
     private let batches: MirroredCounter
     /// Made once the source has been counted: until then the number is not known.
     private var rowsWaiting: Gauge?
+    /// Made once a CDC source has read its slot (absent in outbox mode).
+    private var slotRetained: Gauge?
     private let position: Gauge
     private let postgresConnected: Gauge
     private let writeNodeConnected: Gauge
@@ -55,6 +58,11 @@ public final class RelayMetrics: @unchecked Sendable {
             let gauge = rowsWaiting ?? Gauge(label: "prism_relay_rows_waiting", factory: factory)
             rowsWaiting = gauge
             gauge.record(waiting)
+        }
+        if let retained = counts.slotRetainedBytes {
+            let gauge = slotRetained ?? Gauge(label: "prism_relay_slot_retained_bytes", factory: factory)
+            slotRetained = gauge
+            gauge.record(retained)
         }
         position.record(counts.position)
         postgresConnected.record(counts.postgresConnected ? 1 : 0)

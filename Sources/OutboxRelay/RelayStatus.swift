@@ -102,13 +102,16 @@ final class RelayStatus: @unchecked Sendable {
     struct Counts {
         var relayed: Int, deadLettered: Int, batches: Int
         var waiting: Int64?
+        /// CDC: the WAL the replication slot holds back (the source's `retainedBytes`).
+        var slotRetainedBytes: Int64? = nil
         var position: Int64
         var postgresConnected: Bool, writeNodeConnected: Bool, holdsLock: Bool
     }
 
     var counts: Counts {
         lock.withLock {
-            Counts(relayed: relayed, deadLettered: deadLettered, batches: batches, waiting: waiting, position: position,
+            Counts(relayed: relayed, deadLettered: deadLettered, batches: batches, waiting: waiting,
+                   slotRetainedBytes: sourceDetails?["retainedBytes"]?.intValue, position: position,
                    postgresConnected: postgres.connected, writeNodeConnected: writeNode.connected, holdsLock: holdsLock)
         }
     }

@@ -22,7 +22,7 @@ import Testing
         projector.countQuery("order", reply: ["ok": true])
         projector.updateStore(["store": "postgres", "connected": true], gatekeeper: nil)
         RelayMetrics(factory: factory).refresh(RelayStatus.Counts(
-            relayed: 1, deadLettered: 0, batches: 1, waiting: 3, position: 1, postgresConnected: true, writeNodeConnected: true, holdsLock: true),
+            relayed: 1, deadLettered: 0, batches: 1, waiting: 3, slotRetainedBytes: 4096, position: 1, postgresConnected: true, writeNodeConnected: true, holdsLock: true),
             gatekeeper: nil)
         let text = String(decoding: exporter.scrape().body, as: UTF8.self)
         return text.split(separator: "\n").compactMap { line in

@@ -299,10 +299,11 @@ def test_malformed_http_gets_an_error_and_the_endpoint_keeps_serving(system):
     assert node.request({"query": "health"})["result"]["status"] == "serving"
 
 
-def test_the_outbox_relay_counts_what_stats_counts(tmp_path):
-    """The relay on a throwaway PostgreSQL with the example app's outbox: its metrics follow its `stats`."""
+@pytest.mark.parametrize("mode", outbox.MODES)
+def test_the_outbox_relay_counts_what_stats_counts(tmp_path, mode):
+    """The relay on a throwaway PostgreSQL with the example app (outbox or CDC): its metrics follow its `stats`."""
     bin_dir = require_binaries()
-    deployment = outbox.Deployment("outbox", bin_dir, tmp_path, ["orders"])
+    deployment = outbox.Deployment(mode, bin_dir, tmp_path, ["orders"])
     deployment.relay.argv += ["--metrics-endpoint", "0"]
     try:
         deployment.start()
@@ -313,7 +314,7 @@ def test_the_outbox_relay_counts_what_stats_counts(tmp_path):
             last = app.execute("PlaceOrder", {"orderId": "o-1", "userId": "ada", "amountCents": 100, "description": "lamp"})
         finally:
             app.close()
-        position = deployment.position_of(last)
+        position = deployment.position_of(last) if mode == "outbox" else deployment.wait_head(2, DEADLINE_S)
         # positionOf answers once the write node stored the rows; they count as relayed once the
         # outbox let them go, a moment later.
         stats = wait_for(lambda: (lambda s: s if s["relayed"] == 2 else None)(
@@ -323,7 +324,13 @@ def test_the_outbox_relay_counts_what_stats_counts(tmp_path):
         assert value(samples, "prism_relay_batches_total") == stats["batches"]
         assert value(samples, "prism_relay_dead_letters_total") == stats["deadLettered"] == 0
         assert value(samples, "prism_relay_position") == stats["position"] == position
-        assert value(samples, "prism_relay_lag_seconds_count") == stats["lagUs"]["count"] == 2
+        assert value(samples, "prism_relay_lag_seconds_count") == stats["lagUs"]["count"]
+        if mode == "cdc":
+            assert value(samples, "prism_relay_slot_retained_bytes") >= 0
+            assert "retainedBytes" in stats["cdc"], stats
+        else:
+            assert stats["lagUs"]["count"] == 2
+            assert ("prism_relay_slot_retained_bytes", ()) not in samples
         assert value(samples, "prism_relay_connected", peer="postgres") == 1
         assert value(samples, "prism_relay_connected", peer="write-node") == 1
         assert value(samples, "prism_relay_leader") == 1
