@@ -23,6 +23,10 @@ public protocol ChangeSource: AnyObject {
     /// The channel the source's changes are notified on (`LISTEN`), nil to poll only.
     var notificationChannel: String? { get }
 
+    /// The relay is about to wait for a notification (true) or has work again (false). A source
+    /// whose notifications cost the application something sends them only while the relay waits.
+    func noteRelayWaiting(_ waiting: Bool, _ database: RelayDatabase) throws
+
     /// Whatever else the source sets up on a new connection after `schema` (a replication slot).
     func prepare(_ database: RelayDatabase) throws
 
@@ -49,6 +53,7 @@ public protocol ChangeSource: AnyObject {
 
 extension ChangeSource {
     public func details(_ database: RelayDatabase) throws -> JSONValue? { nil }
+    public func noteRelayWaiting(_ waiting: Bool, _ database: RelayDatabase) throws {}
 }
 
 /// Events read from a source and not yet consumed.

@@ -29,6 +29,8 @@ public final class Relay: @unchecked Sendable {
 
     static let minBackoffMs = 50
     static let maxBackoffMs = 5000
+    /// How long after it starts waiting the relay looks once more (for transactions in flight).
+    static let settleMs = 50
 
     /// Binds the query endpoint; touches neither PostgreSQL nor the write node yet.
     ///
@@ -103,6 +105,8 @@ public final class Relay: @unchecked Sendable {
         var backoffMs = Self.minBackoffMs
         var lastCount: Int64 = 0
         var lastProbe: Int64 = 0
+        // What the source was last told (`noteRelayWaiting`); nil after a failure, when unknown.
+        var toldWaiting: Bool?
         while !isStopping {
             do {
                 let held = try database.acquireLock()
@@ -119,10 +123,22 @@ public final class Relay: @unchecked Sendable {
                     status.noteSourceDetails(try source.details(database))
                 }
                 let batch = try source.nextBatch(database, limit: configuration.batchSize)
+                if batch.isEmpty, toldWaiting != true {
+                    try source.noteRelayWaiting(true, database)
+                    toldWaiting = true
+                    // A transaction that inserted before the switch and commits after it sent no
+                    // notification: look again shortly before waiting the full interval.
+                    database.waitForChanges(milliseconds: min(configuration.pollIntervalMs, Self.settleMs))
+                    continue
+                }
                 if batch.isEmpty {
                     try probe(link, &lastProbe)
                     database.waitForChanges(milliseconds: configuration.pollIntervalMs)
                     continue
+                }
+                if toldWaiting != false {
+                    try source.noteRelayWaiting(false, database)
+                    toldWaiting = false
                 }
                 let recorded = try database.streamVersions(Set(batch.events.map(\.stream)))
                 var work = BatchAppender.Work()
@@ -149,6 +165,7 @@ public final class Relay: @unchecked Sendable {
                     status.noteLock(held: false)
                     logger.warning("PostgreSQL failed; retrying", metadata: ["error": "\(error)", "retry.delayMs": "\(backoffMs)"])
                 }
+                toldWaiting = nil
                 database.waitForChanges(milliseconds: backoffMs)
                 backoffMs = min(Self.maxBackoffMs, backoffMs * 2)
             }

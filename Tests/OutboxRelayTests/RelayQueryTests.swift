@@ -81,6 +81,19 @@ import WireProtocol
         }
     }
 
+    /// A notifying commit is serialized with every other one (docs/OUTBOX.md, "Waking the relay"):
+    /// the trigger notifies only while the relay waits, never while it has rows to relay.
+    @Test func theTriggerNotifiesOnlyWhileTheRelayWaits() throws {
+        let system = try RelaySystem()
+        let relay = try system.startRelay()
+        #expect(try waitUntil(timeout: .seconds(20)) { try system.triggerNotifies() == true }, "\(relay.standardError)")
+        _ = system.writeNode.stop()
+        _ = try system.insert([("note-w", "Noted", "{}")])
+        #expect(try waitUntil(timeout: .seconds(20)) { try system.triggerNotifies() == false }, "\(relay.standardError)")
+        try system.writeNode.start()
+        #expect(try waitUntil(timeout: .seconds(30)) { try system.outboxCount() == 0 && system.triggerNotifies() == true })
+    }
+
     @Test func badRequestsGetPreciseErrorsAndTheEndpointKeepsServing() throws {
         let system = try RelaySystem()
         let relay = try system.startRelay()

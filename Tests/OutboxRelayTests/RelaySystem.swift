@@ -71,6 +71,12 @@ final class RelaySystem: @unchecked Sendable {
         try application.query("SELECT count(*) FROM prism_outbox").first!.decode(Int64.self)
     }
 
+    /// Whether the outbox trigger notifies (the relay said it waits); nil before the relay made the table.
+    func triggerNotifies() throws -> Bool? {
+        let exists = try application.query("SELECT to_regclass('prism_outbox_relay') IS NOT NULL").first!.decode(Bool.self)
+        return exists ? try application.query("SELECT waiting FROM prism_outbox_relay").first?.decode(Bool.self) : nil
+    }
+
     /// Every event in the write node's log, in position order.
     func log() throws -> [RecordedEvent] {
         let context = try Context()

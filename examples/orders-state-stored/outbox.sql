@@ -1,6 +1,6 @@
 -- The transactional outbox the relay reads (docs/OUTBOX.md, "The outbox table"), created by the
 -- application's own migration so its commands work before the relay first starts; the relay adds
--- its index and NOTIFY trigger (and its own tables) when it starts. `seq` is read order, never
+-- its index, its NOTIFY trigger (notifying only while the relay waits) and its own tables when it starts. `seq` is read order, never
 -- taken for commit order.
 CREATE TABLE IF NOT EXISTS prism_outbox (
     seq bigserial NOT NULL,

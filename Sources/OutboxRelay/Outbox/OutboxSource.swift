@@ -20,8 +20,15 @@ public final class OutboxSource: ChangeSource {
 
     public init() {}
 
-    /// The outbox table and its notifying trigger, one statement each (one notification per
-    /// inserting transaction: PostgreSQL folds equal notifications of one transaction into one).
+    /// The outbox table and its notifying trigger, one statement each.
+    ///
+    /// **Why the trigger notifies only while the relay waits.** PostgreSQL serializes the commits
+    /// of every transaction that sent a `NOTIFY` (one lock on the notification queue, held through
+    /// the commit's WAL flush), so notifying transactions lose group commit: 16 application
+    /// connections committed 1,505 transactions/s without the trigger and 444/s with one that
+    /// always notified. A relay that is busy polls anyway, so it clears `prism_outbox_relay.waiting`
+    /// while it has work and sets it just before it waits; only transactions inserting while it
+    /// waits pay for a notification, and under load none do.
     public static let tableSchema = [
         """
         CREATE TABLE IF NOT EXISTS prism_outbox (
@@ -36,9 +43,18 @@ public final class OutboxSource: ChangeSource {
         """,
         "CREATE INDEX IF NOT EXISTS prism_outbox_seq ON prism_outbox (seq)",
         """
+        CREATE TABLE IF NOT EXISTS prism_outbox_relay (
+            single boolean PRIMARY KEY DEFAULT true CHECK (single),
+            waiting boolean NOT NULL DEFAULT true
+        )
+        """,
+        "INSERT INTO prism_outbox_relay DEFAULT VALUES ON CONFLICT DO NOTHING",
+        """
         CREATE OR REPLACE FUNCTION prism_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            PERFORM pg_notify('prism_outbox', '');
+            IF (SELECT waiting FROM prism_outbox_relay) IS NOT FALSE THEN
+                PERFORM pg_notify('prism_outbox', '');
+            END IF;
             RETURN NULL;
         END $$
         """,
@@ -51,6 +67,10 @@ public final class OutboxSource: ChangeSource {
     public var schema: [String] { Self.tableSchema }
 
     public func prepare(_ database: RelayDatabase) throws {}
+
+    public func noteRelayWaiting(_ waiting: Bool, _ database: RelayDatabase) throws {
+        try database.session.query("UPDATE prism_outbox_relay SET waiting = \(waiting)")
+    }
 
     public func nextBatch(_ database: RelayDatabase, limit: Int) throws -> SourceBatch {
         let rows = try database.session.query("""
