@@ -45,8 +45,8 @@ struct OutboxRelayCommand: ParsableCommand {
     @Option(help: "Most rows read and appended per batch.")
     var batchSize = 500
 
-    @Option(help: "Milliseconds between looks at the source when no notification comes (LISTEN/NOTIFY wakes the relay sooner).")
-    var pollIntervalMs = 1000
+    @Option(help: "Milliseconds between looks at an idle source: outbox 1000 (LISTEN/NOTIFY wakes the relay sooner), cdc 100 (a slot has no notification, and a peek of an idle slot is cheap).")
+    var pollIntervalMs: Int?
 
     @Option(help: "Milliseconds to wait for the write node's replies.")
     var writeNodeTimeoutMs = 5000
@@ -68,7 +68,7 @@ struct OutboxRelayCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...10_000).contains(batchSize) else { throw ValidationError("--batch-size must be between 1 and 10000, got \(batchSize)") }
-        guard pollIntervalMs >= 1 else { throw ValidationError("--poll-interval-ms must be at least 1, got \(pollIntervalMs)") }
+        if let pollIntervalMs, pollIntervalMs < 1 { throw ValidationError("--poll-interval-ms must be at least 1, got \(pollIntervalMs)") }
         guard writeNodeTimeoutMs >= 100 else { throw ValidationError("--write-node-timeout-ms must be at least 100, got \(writeNodeTimeoutMs)") }
         guard maxEventBytes >= 64 else { throw ValidationError("--max-event-bytes must be at least 64, got \(maxEventBytes)") }
         guard recentPositions >= 1 else { throw ValidationError("--recent-positions must be at least 1, got \(recentPositions)") }
@@ -115,7 +115,7 @@ struct OutboxRelayCommand: ParsableCommand {
         configuration.catchUpEndpoint = catchUpEndpoint
         configuration.queryEndpoint = queryEndpoint
         configuration.batchSize = batchSize
-        configuration.pollIntervalMs = pollIntervalMs
+        configuration.pollIntervalMs = pollIntervalMs ?? (mode == .cdc ? 100 : 1000)
         configuration.writeNodeTimeoutMs = writeNodeTimeoutMs
         configuration.maxEventBytes = maxEventBytes
         configuration.recentPositions = recentPositions

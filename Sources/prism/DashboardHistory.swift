@@ -30,8 +30,10 @@ struct DashboardHistory {
     mutating func record(_ readings: [DashboardCollector.Reading], now: Int64) -> JSONValue {
         let writeNode = readings[0]
         // The freshest head the write node gave (its own row's, or one a projector's thread asked
-        // for since); while it is down, the highest any projector has seen.
-        let head = writeNode.position.map { max($0, readings.compactMap(\.writeNodeHead).max() ?? $0) }
+        // for since), and never below a position a projector has applied (the log holds it);
+        // while the write node is down, the highest any projector has seen.
+        let applied = readings.dropFirst().compactMap(\.position)
+        let head = writeNode.position.map { max($0, (readings.compactMap(\.writeNodeHead) + applied).max() ?? $0) }
             ?? readings.dropFirst().compactMap(\.head).max()
         var processes: [JSONValue] = []
         var newFaults: [JSONValue] = []
