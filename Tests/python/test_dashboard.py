@@ -109,14 +109,10 @@ class Dashboard:
 
 def poll(condition, what: str, deadline_s: float = DEADLINE_S):
     """`condition()`'s first truthy value, polled until the deadline; fails naming `what`."""
-    deadline = time.monotonic() + deadline_s
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {deadline_s:.1f} s (last: {last!r})")
+    last = wire.wait_until(condition, deadline_s, 0.1)
+    if not last:
+        raise AssertionError(f"{what}: not within {deadline_s:.1f} s (last: {last!r})")
+    return last
 
 
 # Reads the page's DOM: the head and every process's data-state and applied position.

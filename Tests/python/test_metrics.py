@@ -126,13 +126,10 @@ def place_orders(node: WriteNode, count: int) -> int:
 
 def wait_for(check, what: str):
     """Polls `check()` until it returns a truthy value, within a bounded deadline."""
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not within {DEADLINE_S} s")
+    result = wire.wait_until(check, DEADLINE_S)
+    if not result:
+        raise AssertionError(f"{what} not within {DEADLINE_S} s")
+    return result
 
 
 def test_the_write_node_counts_what_stats_counts_and_rises_under_load(system):

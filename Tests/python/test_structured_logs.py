@@ -9,7 +9,6 @@ resubscribes, and once the node runs again it logs the recovery's end with its d
 import json
 import signal
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
 
+from lagexp import wire  # noqa: E402
 from lagexp.system import System, Topology, cleanup_all  # noqa: E402
 from conftest import bin_dir, require_binaries  # noqa: E402
 
@@ -36,13 +36,10 @@ def records(path: Path) -> list[dict]:
 
 
 def wait_for_record(path: Path, predicate, what: str) -> dict:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        for record in records(path):
-            if predicate(record):
-                return record
-        time.sleep(0.05)
-    pytest.fail(f"no {what} in {path.name} within {DEADLINE_S:.0f} s:\n{path.read_text(errors='replace')[-3000:]}")
+    found = wire.wait_until(lambda: next((r for r in records(path) if predicate(r)), None), DEADLINE_S)
+    if not found:
+        pytest.fail(f"no {what} in {path.name} within {DEADLINE_S:.0f} s:\n{path.read_text(errors='replace')[-3000:]}")
+    return found
 
 
 @pytest.fixture
